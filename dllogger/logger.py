@@ -1,0 +1,97 @@
+"""Logger fans each record out to its backends; a backend renders it for one destination.
+
+A record is a metric line (`step` plus named values, e.g. {'loss': 0.31, 'images_per_sec': 2.4})
+or a plain message. Units are declared once with `metadata` and travel in the JSON file.
+A Logger with no backends (non-zero Horovod ranks) accepts everything and writes nothing.
+"""
+import datetime
+import json
+import sys
+import time
+
+
+class Logger:
+    """Sends every record to each backend, in order."""
+
+    def __init__(self, backends=()):
+        self.backends = list(backends)
+
+    def metadata(self, name, unit):
+        """Declares the unit of a metric, e.g. metadata('images_per_sec', 'images/s')."""
+        self._emit({'type': 'metadata', 'name': name, 'unit': unit})
+
+    def log(self, step, data):
+        """A metric record. `step` is an int, or a string such as 'train' for summaries."""
+        self._emit({'type': 'metric', 'step': step, 'data': dict(data)})
+
+    def message(self, text):
+        self._emit({'type': 'message', 'text': str(text)})
+
+    def flush(self):
+        for backend in self.backends:
+            backend.flush()
+
+    def close(self):
+        for backend in self.backends:
+            backend.close()
+
+    def _emit(self, record):
+        record['timestamp'] = time.time()
+        for backend in self.backends:
+            backend.write(record)
+
+
+class StdOutBackend:
+    """Human-readable lines: `step 100 | loss 0.3120 | images_per_sec 2.41`."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stdout
+
+    def write(self, record):
+        if record['type'] == 'message':
+            line = record['text']
+        elif record['type'] == 'metric':
+            fields = [f'{key} {_format_value(value)}' for key, value in record['data'].items()]
+            line = ' | '.join([f'step {record["step"]}'] + fields)
+        else:
+            return
+        stamp = datetime.datetime.fromtimestamp(record['timestamp']).strftime('%H:%M:%S')
+        print(f'[{stamp}] {line}', file=self.stream, flush=True)
+
+    def flush(self):
+        self.stream.flush()
+
+    def close(self):
+        self.flush()
+
+
+class JsonLinesBackend:
+    """One JSON object a line, appended, flushed after each record so a crash loses nothing."""
+
+    def __init__(self, path):
+        self.path = path
+        self.file = open(path, 'a', encoding='utf-8')
+
+    def write(self, record):
+        self.file.write(json.dumps(record, default=_to_json) + '\n')
+        self.file.flush()
+
+    def flush(self):
+        self.file.flush()
+
+    def close(self):
+        self.file.close()
+
+
+def _format_value(value):
+    if isinstance(value, float):
+        return f'{value:.4f}' if abs(value) < 1e4 else f'{value:.4g}'
+    return str(value)
+
+
+def _to_json(value):
+    """numpy scalars and other number-likes become plain floats; anything else its str."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)

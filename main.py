@@ -1,0 +1,112 @@
+"""Entry point: flags -> Params -> runtime settings and logger -> runner.run(params).
+
+    python main.py --exec_mode train_and_predict --data_dir ./data --model_dir ./results
+
+TensorFlow is imported only once the flags are known to be valid, so --help and flag errors
+are instant.
+"""
+import argparse
+import dataclasses
+import os
+import sys
+
+from utils.errors import UserError
+from utils.params import DEFAULTS, EXEC_MODES, Params
+
+LOG_FILE = 'log.jsonl'
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        description='U-Net (Ronneberger et al. 2015) for EM membrane segmentation, trained '
+                    'with tf.estimator and Horovod.')
+    parser.add_argument('--exec_mode', choices=EXEC_MODES, default=DEFAULTS['exec_mode'],
+                        help='What to run: train, predict the test volume, or both')
+    parser.add_argument('--model_dir', default=DEFAULTS['model_dir'],
+                        help='Directory for checkpoints, summaries, logs and predictions')
+    parser.add_argument('--data_dir', required=True,
+                        help='Directory with train-volume.tif, train-labels.tif, test-volume.tif')
+    parser.add_argument('--batch_size', type=int, default=DEFAULTS['batch_size'],
+                        help='Batch size per process (per GPU), in images')
+    parser.add_argument('--max_steps', type=int, default=DEFAULTS['max_steps'],
+                        help='Total training steps; a rerun resumes and stops here')
+    parser.add_argument('--seed', type=int, default=DEFAULTS['seed'],
+                        help='Seed of weights, dropout, sampling and augmentation')
+    parser.add_argument('--weight_decay', type=float, default=DEFAULTS['weight_decay'],
+                        help='L2 coefficient on convolution kernels, added to the loss')
+    parser.add_argument('--log_every', type=int, default=DEFAULTS['log_every'],
+                        help='Log progress and write summaries every N steps')
+    parser.add_argument('--warmup_steps', type=int, default=DEFAULTS['warmup_steps'],
+                        help='Steps excluded from the throughput summary')
+    parser.add_argument('--learning_rate', type=float, default=DEFAULTS['learning_rate'],
+                        help='Initial learning rate of SGD with momentum')
+    parser.add_argument('--momentum', type=float, default=DEFAULTS['momentum'],
+                        help='Momentum coefficient of SGD')
+    parser.add_argument('--decay_steps', type=float, default=DEFAULTS['decay_steps'],
+                        help='Inverse time decay: lr / (1 + decay_rate * step / decay_steps)')
+    parser.add_argument('--decay_rate', type=float, default=DEFAULTS['decay_rate'],
+                        help='Inverse time decay rate (0 keeps the learning rate constant)')
+    parser.add_argument('--augment', dest='augment', action='store_true',
+                        help='Augment training samples: flips, rotation, crop-and-resize, '
+                             'elastic deformation, brightness')
+    parser.add_argument('--no-augment', dest='augment', action='store_false')
+    parser.set_defaults(augment=DEFAULTS['augment'])
+    parser.add_argument('--input_size', type=int, default=DEFAULTS['input_size'],
+                        help='Side of the training input window in pixels, 16k+124 '
+                             '(572 gives the paper\'s 388x388 output)')
+    return parser
+
+
+def configure_runtime():
+    """Environment for TensorFlow, set before it is imported."""
+    # Keep TF's C++ INFO and WARNING lines out of the progress log; errors still show.
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+
+def build_logger(params, distributed):
+    """Rank 0 logs to stdout and <model_dir>/log.jsonl; other ranks log nowhere."""
+    import dllogger
+    if not distributed.is_chief:
+        return dllogger.Logger()
+    os.makedirs(params.model_dir, exist_ok=True)
+    return dllogger.Logger([dllogger.StdOutBackend(),
+                            dllogger.JsonLinesBackend(os.path.join(params.model_dir, LOG_FILE))])
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        params = Params(**vars(args))
+    except ValueError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+
+    configure_runtime()
+    from utils import distributed as dist_lib
+    try:
+        distributed, notice = dist_lib.init(os.environ)
+    except RuntimeError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+
+    import tensorflow as tf
+    tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
+    from utils import runner
+    try:
+        # Inputs are checked before the logger creates anything in model_dir.
+        inputs = runner.load_inputs(params)
+        logger = build_logger(params, distributed)
+        if notice:
+            logger.message(notice)
+        logger.log('params', dataclasses.asdict(params))
+        runner.run(params, inputs, logger, distributed)
+    except (UserError, OSError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    logger.flush()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Everything around the model: parameters, data, model_fn, runner, hooks."""

@@ -1,0 +1,167 @@
+"""From the ISBI files on disk to tf.data pipelines: loading, checking, input_fn factories.
+
+Training samples follow the paper's overlap-tile strategy at full resolution: a random
+`input_size` window of the mirror-padded slice, paired with the label window under its
+valid output. Prediction feeds the tiles of utils.tiling, one slice after another.
+"""
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from model.sizes import BORDER, output_size
+from utils import augmentation
+from utils.errors import DatasetError
+from utils.tiff_io import read_stack
+from utils.tiling import mirror_pad
+
+TRAIN_VOLUME = 'train-volume.tif'
+TRAIN_LABELS = 'train-labels.tif'
+TEST_VOLUME = 'test-volume.tif'
+TEST_LABELS = 'test-labels.tif'
+"""Not part of the challenge (its test labels were never published); the synthetic set has it."""
+
+MEMBRANE = 0
+BACKGROUND = 1
+"""Class indices: the ISBI label value divided by 255, so softmax[..., 1] is P(non-membrane)."""
+
+
+def _check_dir(data_dir):
+    if not os.path.isdir(data_dir):
+        raise DatasetError(f'{data_dir}: data directory not found (run download_dataset.py, '
+                           'or python -m utils.synthetic for a synthetic set)')
+
+
+def labels_to_classes(labels, path):
+    """Maps a label stack to class indices: 0 stays membrane, the one other value is background.
+
+    Raises:
+        DatasetError: when the labels hold more than two values, or two without a 0.
+    """
+    values = np.unique(labels)
+    others = values[values != 0]
+    if len(others) > 1 or len(values) > 2:
+        shown = ', '.join(str(v) for v in values[:6]) + (', ...' if len(values) > 6 else '')
+        raise DatasetError(f'{path}: labels must have two classes, 0 = membrane and one other '
+                           f'value = background; found values {shown}')
+    return (labels != 0).astype(np.uint8)
+
+
+def load_training_data(data_dir):
+    """Reads and checks the training volume and labels.
+
+    Returns:
+        (volume, classes): uint8 `[pages, H, W]` each; classes in {MEMBRANE, BACKGROUND}.
+
+    Raises:
+        DatasetError: a missing or bad file, or volume and labels that do not match.
+    """
+    _check_dir(data_dir)
+    volume_path = os.path.join(data_dir, TRAIN_VOLUME)
+    labels_path = os.path.join(data_dir, TRAIN_LABELS)
+    volume = read_stack(volume_path)
+    labels = read_stack(labels_path)
+    if volume.shape != labels.shape:
+        raise DatasetError(f'{labels_path}: {_describe(labels)} do not match {volume_path}: '
+                           f'{_describe(volume)}')
+    return volume, labels_to_classes(labels, labels_path)
+
+
+def load_test_data(data_dir):
+    """Reads the test volume, and its labels when the directory has them.
+
+    Returns:
+        (volume, classes or None): uint8 `[pages, H, W]`.
+    """
+    _check_dir(data_dir)
+    volume_path = os.path.join(data_dir, TEST_VOLUME)
+    volume = read_stack(volume_path)
+    labels_path = os.path.join(data_dir, TEST_LABELS)
+    if not os.path.exists(labels_path):
+        return volume, None
+    labels = read_stack(labels_path)
+    if labels.shape != volume.shape:
+        raise DatasetError(f'{labels_path}: {_describe(labels)} do not match {volume_path}: '
+                           f'{_describe(volume)}')
+    return volume, labels_to_classes(labels, labels_path)
+
+
+def _describe(stack):
+    return f'{stack.shape[0]} pages of {stack.shape[1]}x{stack.shape[2]}'
+
+
+def check_trainable(volume, input_size, batch_size, path):
+    """Raises DatasetError when slices are smaller than the output window or the batch."""
+    out = output_size(input_size)
+    if min(volume.shape[1:]) < out:
+        raise DatasetError(f'{path}: pages of {volume.shape[1]}x{volume.shape[2]} are smaller '
+                           f'than the {out}x{out} output window of --input_size={input_size}; '
+                           'choose a smaller --input_size')
+    if batch_size > volume.shape[0]:
+        raise DatasetError(f'{path}: --batch_size={batch_size} is larger than the '
+                           f'{volume.shape[0]} training slices')
+
+
+def normalize(pixels):
+    """uint8 intensities to float32 in [-1, 1]."""
+    return tf.cast(pixels, tf.float32) / 127.5 - 1.0
+
+
+def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=0):
+    """Makes the Estimator's training input_fn.
+
+    Sample i of rank r draws its slice, window and augmentation from the stateless seed
+    (seed, r) folded with i, so a run is reproducible and ranks see different samples.
+
+    Args:
+        volume, classes: uint8 `[pages, H, W]` from load_training_data.
+        input_size: side of the input window (16k + 124).
+
+    Returns:
+        A function returning a dataset of (image float32 `[batch, in, in, 1]` in [-1, 1],
+        label int32 `[batch, out, out]` in {0, 1}) batches, repeated forever.
+    """
+    out = output_size(input_size)
+    pages, height, width = volume.shape
+    # Labels are padded like the image so that one window offset addresses both.
+    padded = np.stack([mirror_pad(volume, BORDER), mirror_pad(classes, BORDER)], axis=-1)
+
+    def input_fn():
+        # The stack enters the graph through a generator, not as a constant: a constant
+        # would be copied into every checkpoint's .meta file.
+        stack = tf.data.Dataset.from_generator(
+            lambda: iter([padded]),
+            output_signature=tf.TensorSpec(padded.shape, tf.uint8)).cache().repeat()
+        dataset = tf.data.Dataset.zip((stack, tf.data.Dataset.range(2 ** 62)))
+        dataset = dataset.map(_sample, num_parallel_calls=tf.data.AUTOTUNE)
+        return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+    def _sample(stack, index):
+        sample_seed = tf.random.experimental.stateless_fold_in(
+            tf.constant([seed, rank], tf.int64), index)
+        page_seed, row_seed, col_seed, augment_seed = tf.unstack(
+            tf.random.experimental.stateless_split(sample_seed, 4))
+        page = tf.random.stateless_uniform([], page_seed, 0, pages, dtype=tf.int32)
+        row = tf.random.stateless_uniform([], row_seed, 0, height - out + 1, dtype=tf.int32)
+        col = tf.random.stateless_uniform([], col_seed, 0, width - out + 1, dtype=tf.int32)
+        window = stack[page, row:row + input_size, col:col + input_size]
+        window.set_shape([input_size, input_size, 2])
+        image = normalize(window[..., :1])
+        mask = tf.cast(window[..., 1:], tf.float32)
+        if augment:
+            image, mask = augmentation.augment(image, mask, augment_seed)
+        label = tf.cast(mask[BORDER:BORDER + out, BORDER:BORDER + out, 0], tf.int32)
+        return image, label
+
+    return input_fn
+
+
+def predict_input_fn(tiles, batch_size):
+    """Makes the Estimator's predict input_fn over uint8 tiles `[n, in_h, in_w]`."""
+    def input_fn():
+        dataset = tf.data.Dataset.from_generator(
+            lambda: iter(tiles),
+            output_signature=tf.TensorSpec(tiles.shape[1:], tf.uint8))
+        dataset = dataset.map(lambda tile: normalize(tile[..., None]))
+        return dataset.batch(batch_size).prefetch(1)
+    return input_fn

@@ -1,0 +1,67 @@
+"""Horovod, the one distributed engine: its initialisation and what the runner needs of it.
+
+A single process is Horovod of size 1. Horovod is optional for a single process: without
+it installed, training runs alone with a one-line notice; a launch that asks for several
+processes without it is an error.
+"""
+import dataclasses
+
+try:
+    import horovod.tensorflow as hvd
+except ImportError:  # Horovod is an optional dependency for single-process runs.
+    hvd = None
+
+_LAUNCHER_SIZE_VARIABLES = ('HOROVOD_SIZE', 'OMPI_COMM_WORLD_SIZE', 'PMI_SIZE')
+
+
+@dataclasses.dataclass(frozen=True)
+class Distributed:
+    """This process's place in the job."""
+    rank: int = 0
+    size: int = 1
+    local_rank: int = 0
+    local_size: int = 1
+    horovod: bool = False
+
+    @property
+    def is_chief(self):
+        """Rank 0 alone writes checkpoints, summaries, logs and predictions."""
+        return self.rank == 0
+
+
+def init(environ):
+    """Initialises Horovod when it is installed.
+
+    Args:
+        environ: the process environment (main.py passes os.environ), read to detect a
+            multi-process launch when Horovod is missing.
+
+    Returns:
+        (Distributed, notice): notice is a message for the log, or None.
+
+    Raises:
+        RuntimeError: several processes were launched but Horovod is not installed.
+    """
+    if hvd is None:
+        for name in _LAUNCHER_SIZE_VARIABLES:
+            if int(environ.get(name, '1')) > 1:
+                raise RuntimeError(
+                    f'{name}={environ[name]}: a multi-process launch needs Horovod, which is '
+                    'not installed (see the README for the build line)')
+        return Distributed(), 'Horovod is not installed: training as a single process'
+    hvd.init()
+    return Distributed(hvd.rank(), hvd.size(), hvd.local_rank(), hvd.local_size(), True), None
+
+
+def wrap_optimizer(optimizer, distributed):
+    """Averages gradients over all processes (a no-op wrapper for one process)."""
+    if distributed.horovod:
+        return hvd.DistributedOptimizer(optimizer)
+    return optimizer
+
+
+def broadcast_hooks(distributed):
+    """Hooks that start every rank from rank 0's initial weights."""
+    if distributed.horovod:
+        return [hvd.BroadcastGlobalVariablesHook(0)]
+    return []

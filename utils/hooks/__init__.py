@@ -1,0 +1,1 @@
+"""SessionRunHooks, one concern per module."""

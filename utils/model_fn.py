@@ -1,0 +1,67 @@
+"""model_fn: the U-Net, its losses and its optimizer, as an EstimatorSpec per mode."""
+import tensorflow as tf
+
+from model.unet import unet
+from utils import distributed as dist_lib
+from utils import losses
+from utils.data_loader import BACKGROUND
+from utils.hooks.progress_hook import ProgressHook
+
+
+def build_model_fn(logger, distributed):
+    """Returns the Estimator's model_fn, closed over the logger and this process's place.
+
+    The model_fn reads its settings from the Estimator's `params`, a utils.params.Params.
+    """
+
+    def model_fn(features, labels, mode, params):
+        training = mode == tf.estimator.ModeKeys.TRAIN
+        logits = unet(features, training=training)
+        probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
+
+        if mode == tf.estimator.ModeKeys.PREDICT:
+            return tf.estimator.EstimatorSpec(mode, predictions={'probabilities': probabilities})
+
+        cross_entropy = losses.cross_entropy(tf.cast(logits, tf.float32), labels)
+        dice_loss = losses.dice_loss(probabilities, labels)
+        weight_decay = losses.l2_weight_decay(
+            tf.compat.v1.trainable_variables(), params.weight_decay)
+        loss = cross_entropy + dice_loss + weight_decay
+
+        global_step = tf.compat.v1.train.get_or_create_global_step()
+        # The seed's "inverse learning rate decay": lr / (1 + decay_rate * step / decay_steps).
+        learning_rate = tf.compat.v1.train.inverse_time_decay(
+            params.learning_rate, global_step, params.decay_steps, params.decay_rate)
+        optimizer = tf.compat.v1.train.MomentumOptimizer(learning_rate, params.momentum)
+        optimizer = dist_lib.wrap_optimizer(optimizer, distributed)
+        train_op = optimizer.minimize(loss, global_step=global_step)
+
+        _add_summaries(features, labels, probabilities, {
+            'loss': loss, 'cross_entropy': cross_entropy, 'dice_loss': dice_loss,
+            'weight_decay': weight_decay, 'learning_rate': learning_rate})
+        hooks = []
+        if distributed.is_chief:
+            hooks.append(ProgressHook(
+                logger, {'loss': loss, 'cross_entropy': cross_entropy, 'dice_loss': dice_loss,
+                         'learning_rate': learning_rate},
+                global_step, params.batch_size * distributed.size, params.log_every,
+                params.warmup_steps, params.max_steps))
+        return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op,
+                                          training_hooks=hooks)
+
+    return model_fn
+
+
+def _add_summaries(images, labels, probabilities, scalars):
+    """TensorBoard scalars, and the first sample's input, label and prediction as images."""
+    for name, value in scalars.items():
+        tf.compat.v1.summary.scalar(name, value)
+    tf.compat.v1.summary.image('input', (images[:1] + 1.0) / 2.0, max_outputs=1)
+    tf.compat.v1.summary.image('label', _first_as_image(labels), max_outputs=1)
+    tf.compat.v1.summary.image('prediction', _first_as_image(probabilities[..., BACKGROUND]),
+                               max_outputs=1)
+
+
+def _first_as_image(maps):
+    """`[batch, H, W]` values in [0, 1] -> the first as a float32 `[1, H, W, 1]` image."""
+    return tf.cast(maps[:1, ..., None], tf.float32)

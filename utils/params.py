@@ -1,0 +1,70 @@
+"""The one immutable parameter set: built once by main.py, validated here, read everywhere."""
+import dataclasses
+import os
+
+from model.sizes import INPUT_TILE, check_input_size
+
+EXEC_MODES = ('train', 'train_and_predict', 'predict')
+
+
+@dataclasses.dataclass(frozen=True)
+class Params:
+    """Every setting of a run. Field names match main.py's flag destinations one to one."""
+    data_dir: str
+    exec_mode: str = 'train_and_predict'
+    model_dir: str = './results'
+    batch_size: int = 1
+    max_steps: int = 1000
+    seed: int = 0
+    weight_decay: float = 0.0005
+    log_every: int = 100
+    warmup_steps: int = 200
+    learning_rate: float = 0.01
+    momentum: float = 0.99
+    decay_steps: float = 5000
+    decay_rate: float = 0.95
+    augment: bool = False
+    input_size: int = INPUT_TILE
+
+    def __post_init__(self):
+        _check(self.exec_mode in EXEC_MODES, 'exec_mode', self.exec_mode,
+               f'one of {", ".join(EXEC_MODES)}')
+        _check(bool(self.data_dir), 'data_dir', self.data_dir, 'a directory')
+        _check(bool(self.model_dir), 'model_dir', self.model_dir, 'a directory')
+        for name in ('batch_size', 'max_steps', 'log_every'):
+            value = getattr(self, name)
+            _check(value >= 1, name, value, 'an integer >= 1')
+        _check(self.warmup_steps >= 0, 'warmup_steps', self.warmup_steps, 'an integer >= 0')
+        _check(self.learning_rate > 0, 'learning_rate', self.learning_rate, 'a number > 0')
+        _check(0 <= self.momentum < 1, 'momentum', self.momentum, 'a number in [0, 1)')
+        _check(self.weight_decay >= 0, 'weight_decay', self.weight_decay, 'a number >= 0')
+        _check(self.decay_steps > 0, 'decay_steps', self.decay_steps, 'a number > 0')
+        _check(self.decay_rate >= 0, 'decay_rate', self.decay_rate, 'a number >= 0')
+        _check(self.seed >= 0, 'seed', self.seed, 'an integer >= 0')
+        try:
+            check_input_size(self.input_size, self.input_size)
+        except ValueError as err:
+            raise ValueError(f'--input_size: {err}') from None
+
+    @property
+    def trains(self):
+        return self.exec_mode in ('train', 'train_and_predict')
+
+    @property
+    def predicts(self):
+        return self.exec_mode in ('predict', 'train_and_predict')
+
+    @property
+    def pred_dir(self):
+        """Where predict writes its TIFs and PNG overlays."""
+        return os.path.join(self.model_dir, 'pred')
+
+
+DEFAULTS = {field.name: field.default for field in dataclasses.fields(Params)
+            if field.default is not dataclasses.MISSING}
+"""The documented default of every optional setting, for main.py's flags."""
+
+
+def _check(ok, flag, value, allowed):
+    if not ok:
+        raise ValueError(f'--{flag}={value!r} is invalid: expected {allowed}')

@@ -1,0 +1,133 @@
+"""RunConfig + Estimator, and the two things a run does with it: train and predict."""
+import dataclasses
+import os
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from utils import data_loader, distributed as dist_lib, outputs
+from utils.errors import UserError
+from utils.model_fn import build_model_fn
+from utils.tiling import extract_tiles, plan_tiles, stitch
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """The checked data of a run: (volume, classes) pairs, None where the mode needs none."""
+    train: tuple = None
+    test: tuple = None
+
+
+def load_inputs(params):
+    """Loads and checks everything the run will read, before anything is built or written,
+    so that bad input fails in seconds rather than after a training run.
+
+    Raises:
+        UserError: a bad flag value, data file or model_dir, named in the message.
+    """
+    if os.path.exists(params.model_dir) and not os.path.isdir(params.model_dir):
+        raise UserError(f'--model_dir={params.model_dir}: exists and is not a directory')
+    if params.exec_mode == 'predict':
+        _check_trained(params.model_dir)
+    train = test = None
+    if params.trains:
+        train = data_loader.load_training_data(params.data_dir)
+        data_loader.check_trainable(train[0], params.input_size, params.batch_size,
+                                    os.path.join(params.data_dir, data_loader.TRAIN_VOLUME))
+    if params.predicts:
+        test = data_loader.load_test_data(params.data_dir)
+    return Inputs(train, test)
+
+
+def run(params, inputs, logger, distributed):
+    """Runs `params.exec_mode` on checked `inputs`: train, predict, or train then predict."""
+    estimator = build_estimator(params, logger, distributed)
+    if inputs.train is not None:
+        train(estimator, params, logger, distributed, *inputs.train)
+    if inputs.test is not None and distributed.is_chief:
+        predict(estimator, params, logger, *inputs.test)
+
+
+def build_estimator(params, logger, distributed):
+    # Only rank 0 writes into model_dir; other ranks keep their checkpoints to themselves.
+    model_dir = params.model_dir if distributed.is_chief else tempfile.mkdtemp(prefix='unet_rank')
+    config = tf.estimator.RunConfig(
+        model_dir=model_dir,
+        tf_random_seed=params.seed,
+        save_summary_steps=params.log_every,
+        session_config=session_config(distributed),
+        log_step_count_steps=None)
+    return tf.estimator.Estimator(
+        model_fn=build_model_fn(logger, distributed), config=config, params=params)
+
+
+def session_config(distributed):
+    """Device settings: one GPU per process when GPUs are visible, else a fair share of cores."""
+    config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
+    if tf.config.list_physical_devices('GPU'):
+        config.gpu_options.allow_growth = True
+        config.gpu_options.visible_device_list = str(distributed.local_rank)
+    else:
+        cores = len(os.sched_getaffinity(0))
+        # Processes on one machine share its cores instead of each claiming all of them.
+        config.intra_op_parallelism_threads = max(1, cores // distributed.local_size)
+        # The U-Net is one chain of large ops: parallelism inside ops is what pays.
+        config.inter_op_parallelism_threads = 1
+    return config
+
+
+def train(estimator, params, logger, distributed, volume, classes):
+    start = _checkpoint_step(estimator.model_dir)
+    if start >= params.max_steps:
+        logger.message(f'model_dir already holds step {start} >= --max_steps={params.max_steps}: '
+                       'nothing to train')
+        return
+    if start:
+        logger.message(f'resuming from the checkpoint at step {start}')
+    input_fn = data_loader.train_input_fn(volume, classes, params.input_size, params.batch_size,
+                                          params.augment, params.seed, distributed.rank)
+    estimator.train(input_fn, max_steps=params.max_steps,
+                    hooks=dist_lib.broadcast_hooks(distributed))
+
+
+def predict(estimator, params, logger, volume, classes):
+    """Predicts every test slice by overlap-tiling and writes the outputs under pred_dir.
+
+    Returns:
+        float32 `[pages, H, W]`: probability of non-membrane per pixel.
+    """
+    plan = plan_tiles(*volume.shape[1:])
+    tiles = np.concatenate([extract_tiles(page, plan) for page in volume])
+    logger.message(f'predicting {volume.shape[0]} slices of {volume.shape[1]}x{volume.shape[2]} '
+                   f'as {len(plan.offsets)} tile(s) of {plan.input_shape[0]}x'
+                   f'{plan.input_shape[1]} each')
+    predictions = estimator.predict(data_loader.predict_input_fn(tiles, params.batch_size),
+                                    yield_single_examples=True)
+    tile_probs = [p['probabilities'][..., data_loader.BACKGROUND] for p in predictions]
+    per_slice = len(plan.offsets)
+    background_probs = np.stack([stitch(tile_probs[i:i + per_slice], plan)
+                                 for i in range(0, len(tile_probs), per_slice)])
+    outputs.write_predictions(params.pred_dir, background_probs)
+    overlay_dir = outputs.write_overlays(params.pred_dir, volume, background_probs, classes)
+    logger.message(f'wrote {outputs.PROBS_FILE}, {outputs.MASKS_FILE} and overlays to '
+                   f'{params.pred_dir} ({overlay_dir})')
+    if classes is not None:
+        dice = outputs.membrane_dice(background_probs, classes)
+        outputs.write_metrics(params.pred_dir, {'membrane_dice': dice,
+                                                'step': _checkpoint_step(estimator.model_dir)})
+        logger.log('predict', {'held_out_membrane_dice': dice})
+    return background_probs
+
+
+def _checkpoint_step(model_dir):
+    checkpoint = tf.train.latest_checkpoint(model_dir)
+    if checkpoint is None:
+        return 0
+    return int(tf.train.load_variable(checkpoint, 'global_step'))
+
+
+def _check_trained(model_dir):
+    if not os.path.isdir(model_dir) or tf.train.latest_checkpoint(model_dir) is None:
+        raise UserError(f'--model_dir={model_dir}: no checkpoint to predict with; '
+                        'train first (--exec_mode train or train_and_predict)')

@@ -1,0 +1,101 @@
+"""Reading and writing multi-page TIFF stacks (the ISBI 2012 format), free of TensorFlow.
+
+A stack is a numpy array `[pages, height, width]`. Everything a user can get wrong in a file
+ends in a `DatasetError` whose message names the file, so main.py can print one line.
+"""
+import os
+import tempfile
+
+import numpy as np
+from PIL import Image, ImageSequence
+
+from utils.errors import DatasetError
+
+
+def read_stack(path):
+    """Reads every page of a TIFF as one array, converting pages to 8-bit grey.
+
+    Conversion, documented in the README: 8-bit grey pages are used as they are; RGB(A) and
+    palette pages become grey by luminance; 16-bit, 32-bit integer and float pages are scaled
+    linearly from the stack's minimum and maximum to 0..255.
+
+    Args:
+        path: a TIFF file with one or more pages of equal size.
+
+    Returns:
+        uint8 `[pages, height, width]`.
+
+    Raises:
+        DatasetError: missing, empty or corrupt file, or pages of different sizes.
+    """
+    if not os.path.isfile(path):
+        raise DatasetError(f'{path}: file not found (run download_dataset.py, or '
+                           'utils/synthetic.py for a synthetic set)')
+    if os.path.getsize(path) == 0:
+        raise DatasetError(f'{path}: file is empty')
+    pages = []
+    try:
+        with Image.open(path) as image:
+            if image.format != 'TIFF':
+                raise DatasetError(f'{path}: not a TIFF file (found {image.format})')
+            for page in ImageSequence.Iterator(image):
+                pages.append(_page_to_array(page))
+    except DatasetError:
+        raise
+    except Exception as err:  # Pillow signals corrupt data with many exception types.
+        raise DatasetError(f'{path}: cannot read TIFF page {len(pages)}: {err}') from err
+    shapes = {page.shape for page in pages}
+    if len(shapes) != 1:
+        raise DatasetError(f'{path}: pages differ in size: {sorted(shapes)}')
+    return _to_uint8(np.stack(pages), path)
+
+
+def _page_to_array(page):
+    if page.mode in ('RGB', 'RGBA', 'P', 'LA', 'CMYK', 'YCbCr'):
+        page = page.convert('L')
+    elif page.mode == '1':
+        page = page.convert('L')
+    return np.asarray(page)
+
+
+def _to_uint8(stack, path):
+    if stack.dtype == np.uint8:
+        return stack
+    if stack.dtype.kind not in 'uif':
+        raise DatasetError(f'{path}: unsupported pixel type {stack.dtype}')
+    stack = stack.astype(np.float64)
+    if not np.all(np.isfinite(stack)):
+        raise DatasetError(f'{path}: pages contain NaN or infinite values')
+    low, high = stack.min(), stack.max()
+    scale = 255.0 / (high - low) if high > low else 0.0
+    return np.round((stack - low) * scale).astype(np.uint8)
+
+
+def write_stack(path, stack):
+    """Writes `[pages, H, W]` uint8 or float32 pages as one multi-page TIFF, atomically.
+
+    The pages go to a temporary file in the same directory, renamed over `path` only when
+    complete, so a crash never leaves a truncated file where a good one was.
+    """
+    stack = np.asarray(stack)
+    if stack.dtype not in (np.uint8, np.float32):
+        raise TypeError(f'write_stack takes uint8 or float32 pages, not {stack.dtype}')
+    pages = [Image.fromarray(page) for page in stack]
+    write_atomically(path, lambda f: pages[0].save(
+        f, format='TIFF', save_all=True, append_images=pages[1:]))
+
+
+def write_atomically(path, write):
+    """Calls `write(file_object)` on a temporary file, then renames it to `path`."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(path) + '.')
+    try:
+        with os.fdopen(fd, 'w+b') as tmp_file:  # Pillow's multi-page writer reads back.
+            write(tmp_file)
+            tmp_file.flush()
+            os.fsync(tmp_file.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        os.unlink(tmp_path)
+        raise
