@@ -93,6 +93,7 @@ def main(argv=None):
     import tensorflow as tf
     tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
     from utils import runner
+    logger = None
     try:
         # Inputs are checked before the logger creates anything in model_dir.
         inputs = runner.load_inputs(params)
@@ -104,7 +105,9 @@ def main(argv=None):
     except (UserError, OSError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
-    logger.flush()
+    finally:
+        if logger is not None:
+            logger.close()
     return 0
 
 

@@ -10,7 +10,9 @@ LEVELS = 4
 """Poolings on the contracting path."""
 
 _STRIDE = 2 ** LEVELS  # 16: an input is valid when every pooled map has an even side.
-_SMALLEST = 140        # 16 * 1 + 124: the bottleneck map is then 2x2 before its convolutions.
+_SMALLEST = 188
+"""16 * 4 + 124. For input 16k + 124 the bottleneck map is k x k and the first decoder level
+2k - 4 wide, so k >= 4 is the smallest that leaves every map, and the 4x4 output, non-empty."""
 
 
 def output_size(input_size):
@@ -34,12 +36,12 @@ BORDER = (INPUT_TILE - output_size(INPUT_TILE)) // 2
 
 
 def is_valid_input_size(size):
-    """True when `size` runs through every pooling on an even side: size = 16k + 124, k >= 1."""
+    """True when every pooling sees an even side and no map is empty: 16k + 124, k >= 4."""
     return size >= _SMALLEST and (size - 124) % _STRIDE == 0
 
 
 def nearest_valid_input_sizes(size):
-    """The valid input sides just below and just above `size` (only the smallest below 140)."""
+    """The valid input sides just below and just above `size` (only the smallest below 188)."""
     below = 124 + _STRIDE * ((size - 124) // _STRIDE)
     return tuple(s for s in (below, below + _STRIDE) if s >= _SMALLEST) or (_SMALLEST,)
 
@@ -57,4 +59,4 @@ def check_input_size(height, width):
             nearest = ' or '.join(str(s) for s in nearest_valid_input_sizes(side or 0))
             raise ValueError(
                 f'U-Net input {name} {side} is not valid: unpadded convolutions and 4 poolings '
-                f'need a static side of the form 16k+124 (k >= 1); nearest valid: {nearest}')
+                f'need a static side of the form 16k+124 (k >= 4); nearest valid: {nearest}')

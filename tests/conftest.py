@@ -1,0 +1,40 @@
+"""Shared fixtures: tiny ISBI-format datasets built in tmp_path, never the real data."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+from utils import synthetic  # noqa: E402
+from utils.tiff_io import write_stack  # noqa: E402
+
+SHARED_ISBI = os.path.join(ROOT, '..', 'shared', 'data', 'isbi2012')
+SMALL_INPUT = 204
+"""A valid input side whose 20x20 output keeps the model tests fast."""
+
+
+@pytest.fixture(scope='session')
+def small_dataset(tmp_path_factory):
+    """A synthetic ISBI-format set: 4 training and 2 test slices of 96x96."""
+    data_dir = tmp_path_factory.mktemp('small_dataset')
+    synthetic.generate_dataset(str(data_dir), seed=1, train_pages=4, test_pages=2, size=96)
+    return str(data_dir)
+
+
+@pytest.fixture()
+def dataset_copy(small_dataset, tmp_path):
+    """A fresh copy of small_dataset that a test may break."""
+    target = tmp_path / 'data'
+    target.mkdir()
+    for name in os.listdir(small_dataset):
+        (target / name).write_bytes(open(os.path.join(small_dataset, name), 'rb').read())
+    return str(target)
+
+
+def write_pages(path, pages):
+    """Writes `pages` (uint8 or float32 `[n, H, W]`) as a multi-page TIFF."""
+    write_stack(str(path), np.asarray(pages))

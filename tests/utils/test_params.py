@@ -1,0 +1,81 @@
+import dataclasses
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+import main
+from conftest import ROOT
+from utils.params import DEFAULTS, Params
+
+SEED_DEFAULTS = dict(exec_mode='train_and_predict', model_dir='./results', batch_size=1,
+                     max_steps=1000, seed=0, weight_decay=0.0005, log_every=100,
+                     warmup_steps=200, learning_rate=0.01, momentum=0.99, decay_steps=5000,
+                     decay_rate=0.95, augment=False)
+"""The flags and defaults of NVIDIA's UNet Medical for TensorFlow, kept as they were."""
+
+
+def test_seed_flags_keep_their_defaults():
+    args = main.build_parser().parse_args(['--data_dir', 'd'])
+    for name, value in SEED_DEFAULTS.items():
+        assert getattr(args, name) == value, name
+    assert args.input_size == 572
+
+
+def test_every_flag_is_a_params_field_and_every_field_a_flag():
+    parser = main.build_parser()
+    dests = {action.dest for action in parser._actions if action.dest != 'help'}
+    assert dests == {field.name for field in dataclasses.fields(Params)}
+
+
+def test_every_field_is_read_by_the_code():
+    sources = []
+    for folder in ('utils', 'model'):
+        for name in os.listdir(os.path.join(ROOT, folder)):
+            if name.endswith('.py') and name != 'params.py':
+                sources.append(open(os.path.join(ROOT, folder, name)).read())
+    code = '\n'.join(sources)
+    for field in dataclasses.fields(Params):
+        assert re.search(rf'params\.{field.name}\b', code), field.name
+
+
+def test_params_are_frozen():
+    params = Params(data_dir='d')
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        params.batch_size = 2
+    assert dataclasses.replace(params, batch_size=2).batch_size == 2
+    assert DEFAULTS['max_steps'] == 1000
+
+
+@pytest.mark.parametrize('flag, value, message', [
+    ('batch_size', 0, 'an integer >= 1'), ('batch_size', -3, 'an integer >= 1'),
+    ('max_steps', 0, 'an integer >= 1'), ('log_every', 0, 'an integer >= 1'),
+    ('warmup_steps', -1, 'an integer >= 0'), ('learning_rate', 0.0, 'a number > 0'),
+    ('momentum', 1.0, r'a number in \[0, 1\)'), ('weight_decay', -1e-3, 'a number >= 0'),
+    ('decay_steps', 0, 'a number > 0'), ('decay_rate', -1, 'a number >= 0'),
+    ('seed', -1, 'an integer >= 0'), ('input_size', 570, 'nearest valid: 556 or 572'),
+])
+def test_invalid_values_name_the_flag(flag, value, message):
+    with pytest.raises(ValueError, match=f'--{flag}.*{message}'):
+        Params(data_dir='d', **{flag: value})
+
+
+def test_main_rejects_a_bad_flag_in_one_line(capsys, tmp_path):
+    model_dir = tmp_path / 'model'
+    assert main.main(['--data_dir', 'd', '--model_dir', str(model_dir), '--max_steps', '0']) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: --max_steps=0 is invalid: expected an integer >= 1"
+    assert not model_dir.exists()
+
+
+def test_help_and_flag_errors_do_not_import_tensorflow():
+    probe = ('import sys, main\n'
+             'code = main.main(["--data_dir", "d", "--batch_size", "0"])\n'
+             'assert "tensorflow" not in sys.modules\n'
+             'sys.exit(code)\n')
+    result = subprocess.run([sys.executable, '-c', probe], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == 'error: --batch_size=0 is invalid: expected an integer >= 1'

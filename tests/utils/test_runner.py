@@ -1,0 +1,142 @@
+"""End-to-end runs of main.main on tiny synthetic data: training, resume, prediction, flags."""
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import main
+from conftest import SMALL_INPUT
+from utils import outputs
+from utils.tiff_io import read_stack
+
+FIRST_KERNEL = 'downsample_block_0/conv1/kernel'
+
+
+def run_main(data_dir, model_dir, *flags, exec_mode='train'):
+    argv = ['--data_dir', data_dir, '--model_dir', str(model_dir), '--exec_mode', exec_mode,
+            '--input_size', str(SMALL_INPUT), '--warmup_steps', '0', *map(str, flags)]
+    return main.main(argv)
+
+
+def read_log(model_dir):
+    with open(os.path.join(model_dir, main.LOG_FILE)) as f:
+        return [json.loads(line) for line in f]
+
+
+def progress_lines(records):
+    return [r for r in records if r['type'] == 'metric' and isinstance(r['step'], int)]
+
+
+def checkpoint_step(model_dir):
+    return int(tf.train.load_variable(str(model_dir), 'global_step'))
+
+
+@pytest.fixture(scope='module')
+def trained(small_dataset, tmp_path_factory):
+    """One 40-step training run followed by prediction, shared by the tests that read it."""
+    model_dir = tmp_path_factory.mktemp('trained')
+    code = run_main(small_dataset, model_dir, '--max_steps', 40, '--log_every', 5,
+                    '--warmup_steps', 10, '--learning_rate', 0.003,
+                    exec_mode='train_and_predict')
+    assert code == 0
+    return model_dir
+
+
+def test_loss_falls(trained):
+    lines = progress_lines(read_log(trained))
+    first = np.mean([r['data']['cross_entropy'] for r in lines[:2]])
+    last = np.mean([r['data']['cross_entropy'] for r in lines[-2:]])
+    assert last < 0.8 * first, (first, last)
+
+
+def test_max_steps_log_every_and_warmup_steps(trained):
+    records = read_log(trained)
+    assert checkpoint_step(trained) == 40
+    assert [r['step'] for r in progress_lines(records)] == [5, 10, 15, 20, 25, 30, 35, 40]
+    summary = [r for r in records if r['step'] == 'train_summary']
+    assert len(summary) == 1
+    assert summary[0]['data']['measured_steps'] == 30
+    assert summary[0]['data']['images_per_sec'] > 0
+
+
+def test_prediction_outputs(trained, small_dataset):
+    pred_dir = os.path.join(trained, 'pred')
+    probs = read_stack_raw(os.path.join(pred_dir, outputs.PROBS_FILE))
+    masks = read_stack(os.path.join(pred_dir, outputs.MASKS_FILE))
+    assert probs.dtype == np.float32 and probs.shape == (2, 96, 96)
+    assert probs.min() >= 0 and probs.max() <= 1
+    assert masks.dtype == np.uint8 and set(np.unique(masks)) <= {0, 255}
+    assert np.array_equal(masks == 255, probs >= 0.5)
+    overlays = sorted(os.listdir(os.path.join(pred_dir, outputs.OVERLAY_DIR)))
+    assert overlays == ['slice_000.png', 'slice_001.png']
+    metrics = json.load(open(os.path.join(pred_dir, outputs.METRICS_FILE)))
+    assert 0 <= metrics['membrane_dice'] <= 1 and metrics['step'] == 40
+
+
+def read_stack_raw(path):
+    """Float pages as stored, without read_stack's conversion to 8-bit."""
+    from PIL import Image, ImageSequence
+    with Image.open(path) as image:
+        return np.stack([np.asarray(page) for page in ImageSequence.Iterator(image)])
+
+
+def test_resume_continues_to_max_steps(small_dataset, tmp_path):
+    assert run_main(small_dataset, tmp_path, '--max_steps', 2) == 0
+    weights_at_2 = tf.train.load_variable(str(tmp_path), FIRST_KERNEL)
+    assert run_main(small_dataset, tmp_path, '--max_steps', 4, '--log_every', 1) == 0
+    assert checkpoint_step(tmp_path) == 4
+    records = read_log(tmp_path)
+    assert any('resuming from the checkpoint at step 2' in r.get('text', '') for r in records)
+    # The second run logged steps 3 and 4 only: it did not start again from scratch.
+    assert [r['step'] for r in progress_lines(records)][-2:] == [3, 4]
+    assert not np.array_equal(weights_at_2, tf.train.load_variable(str(tmp_path), FIRST_KERNEL))
+    assert run_main(small_dataset, tmp_path, '--max_steps', 4) == 0
+    assert any('nothing to train' in r.get('text', '') for r in read_log(tmp_path))
+
+
+def _weights_after_one_step(data_dir, model_dir, *flags):
+    assert run_main(data_dir, model_dir, '--max_steps', 1, *flags) == 0
+    return tf.train.load_variable(str(model_dir), FIRST_KERNEL)
+
+
+def test_seed_and_augment_change_the_run(small_dataset, tmp_path):
+    base = _weights_after_one_step(small_dataset, tmp_path / 'a', '--seed', 3)
+    same = _weights_after_one_step(small_dataset, tmp_path / 'b', '--seed', 3)
+    other_seed = _weights_after_one_step(small_dataset, tmp_path / 'c', '--seed', 4)
+    augmented = _weights_after_one_step(small_dataset, tmp_path / 'd', '--seed', 3, '--augment')
+    assert np.array_equal(base, same)
+    assert not np.allclose(base, other_seed)
+    assert not np.allclose(base, augmented)
+
+
+def test_predict_without_checkpoint_is_refused(small_dataset, tmp_path, capsys):
+    assert run_main(small_dataset, tmp_path / 'empty', exec_mode='predict') == 2
+    assert 'no checkpoint to predict with' in capsys.readouterr().err
+    assert not (tmp_path / 'empty').exists()
+
+
+def test_train_mode_does_not_predict(small_dataset, tmp_path):
+    assert run_main(small_dataset, tmp_path, '--max_steps', 1) == 0
+    assert not os.path.exists(os.path.join(tmp_path, 'pred'))
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--batch_size', 5], '--batch_size=5 is larger than the 4 training slices'),
+    (['--input_size', 572], 'smaller than the 388x388 output window'),
+])
+def test_data_that_cannot_be_trained_on_fails_before_writing(small_dataset, tmp_path, capsys,
+                                                            flags, message):
+    assert run_main(small_dataset, tmp_path / 'model', *flags) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count('\n') == 1
+    assert not (tmp_path / 'model').exists()
+
+
+def test_model_dir_that_is_a_file(small_dataset, tmp_path, capsys):
+    path = tmp_path / 'file'
+    path.write_text('keep me')
+    assert run_main(small_dataset, path) == 2
+    assert 'exists and is not a directory' in capsys.readouterr().err
+    assert path.read_text() == 'keep me'
