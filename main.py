@@ -11,7 +11,7 @@ import os
 import sys
 
 from utils.errors import UserError
-from utils.params import DEFAULTS, EXEC_MODES, Params
+from utils.params import DEFAULTS, EXEC_MODES, OPTIMIZERS, Params
 
 LOG_FILE = 'log.jsonl'
 
@@ -41,7 +41,7 @@ def build_parser():
     parser.add_argument('--learning_rate', type=float, default=DEFAULTS['learning_rate'],
                         help='Initial learning rate of SGD with momentum')
     parser.add_argument('--momentum', type=float, default=DEFAULTS['momentum'],
-                        help='Momentum coefficient of SGD')
+                        help='Momentum coefficient of SGD (--optimizer momentum only)')
     parser.add_argument('--decay_steps', type=float, default=DEFAULTS['decay_steps'],
                         help='Inverse time decay: lr / (1 + decay_rate * step / decay_steps)')
     parser.add_argument('--decay_rate', type=float, default=DEFAULTS['decay_rate'],
@@ -51,6 +51,9 @@ def build_parser():
                              'elastic deformation, brightness')
     parser.add_argument('--no-augment', dest='augment', action='store_false')
     parser.set_defaults(augment=DEFAULTS['augment'])
+    parser.add_argument('--optimizer', choices=OPTIMIZERS, default=DEFAULTS['optimizer'],
+                        help='SGD with momentum, as the paper and the seed, or Adam '
+                             '(NVIDIA\'s later recipe; use a learning rate near 1e-4)')
     parser.add_argument('--input_size', type=int, default=DEFAULTS['input_size'],
                         help='Side of the training input window in pixels, 16k+124 '
                              '(572 gives the paper\'s 388x388 output)')

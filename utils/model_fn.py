@@ -7,6 +7,8 @@ from utils import losses
 from utils.data_loader import BACKGROUND
 from utils.hooks.progress_hook import ProgressHook
 
+LEARNING_RATE_NAME = 'learning_rate'
+
 
 def build_model_fn(logger, distributed):
     """Returns the Estimator's model_fn, closed over the logger and this process's place.
@@ -30,9 +32,10 @@ def build_model_fn(logger, distributed):
 
         global_step = tf.compat.v1.train.get_or_create_global_step()
         # The seed's "inverse learning rate decay": lr / (1 + decay_rate * step / decay_steps).
-        learning_rate = tf.compat.v1.train.inverse_time_decay(
-            params.learning_rate, global_step, params.decay_steps, params.decay_rate)
-        optimizer = tf.compat.v1.train.MomentumOptimizer(learning_rate, params.momentum)
+        learning_rate = tf.identity(tf.compat.v1.train.inverse_time_decay(
+            params.learning_rate, global_step, params.decay_steps, params.decay_rate),
+            name=LEARNING_RATE_NAME)
+        optimizer = _optimizer(params, learning_rate)
         optimizer = dist_lib.wrap_optimizer(optimizer, distributed)
         train_op = optimizer.minimize(loss, global_step=global_step)
 
@@ -50,6 +53,12 @@ def build_model_fn(logger, distributed):
                                           training_hooks=hooks)
 
     return model_fn
+
+
+def _optimizer(params, learning_rate):
+    if params.optimizer == 'adam':
+        return tf.compat.v1.train.AdamOptimizer(learning_rate)
+    return tf.compat.v1.train.MomentumOptimizer(learning_rate, params.momentum)
 
 
 def _add_summaries(images, labels, probabilities, scalars):

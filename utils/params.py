@@ -5,6 +5,8 @@ import os
 from model.sizes import INPUT_TILE, check_input_size
 
 EXEC_MODES = ('train', 'train_and_predict', 'predict')
+OPTIMIZERS = ('momentum', 'adam')
+DEFAULT_MOMENTUM = 0.99
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,10 +22,11 @@ class Params:
     log_every: int = 100
     warmup_steps: int = 200
     learning_rate: float = 0.01
-    momentum: float = 0.99
+    momentum: float = DEFAULT_MOMENTUM
     decay_steps: float = 5000
     decay_rate: float = 0.95
     augment: bool = False
+    optimizer: str = 'momentum'
     input_size: int = INPUT_TILE
 
     def __post_init__(self):
@@ -40,6 +43,11 @@ class Params:
         _check(self.weight_decay >= 0, 'weight_decay', self.weight_decay, 'a number >= 0')
         _check(self.decay_steps > 0, 'decay_steps', self.decay_steps, 'a number > 0')
         _check(self.decay_rate >= 0, 'decay_rate', self.decay_rate, 'a number >= 0')
+        _check(self.optimizer in OPTIMIZERS, 'optimizer', self.optimizer,
+               f'one of {", ".join(OPTIMIZERS)}')
+        _check(self.optimizer == 'momentum' or self.momentum == DEFAULT_MOMENTUM, 'momentum',
+               self.momentum, f'no --momentum with --optimizer={self.optimizer} (it has its own '
+               'moment estimates)')
         _check(self.seed >= 0, 'seed', self.seed, 'an integer >= 0')
         try:
             check_input_size(self.input_size, self.input_size)

@@ -1,0 +1,118 @@
+"""model_fn in isolation: EstimatorSpec per mode, and the flags that shape the optimisation."""
+import dataclasses
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dllogger import Logger
+from utils.distributed import Distributed
+from utils.hooks.progress_hook import ProgressHook
+from utils.model_fn import LEARNING_RATE_NAME, build_model_fn
+from utils.params import Params
+
+SIZE = 188
+OUT = 4
+PARAMS = Params(data_dir='unused', input_size=SIZE, weight_decay=0.0)
+
+
+def _batch():
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (2, SIZE, SIZE, 1)).astype(np.float32)
+    labels = rng.integers(0, 2, (2, OUT, OUT)).astype(np.int32)
+    return images, labels
+
+
+class _Model:
+    """One model_fn graph with its session, seeded so two instances start identical."""
+
+    def __init__(self, mode, params=PARAMS):
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            tf.compat.v1.set_random_seed(0)
+            images, labels = _batch()
+            self.spec = build_model_fn(Logger(), Distributed())(
+                tf.constant(images), None if mode == 'infer' else tf.constant(labels),
+                mode, params)
+            self.session = tf.compat.v1.Session()
+            self.session.run(tf.compat.v1.global_variables_initializer())
+
+    def run(self, fetches):
+        return self.session.run(fetches)
+
+    def kernels(self):
+        with self.graph.as_default():
+            return self.run([v for v in tf.compat.v1.trainable_variables()
+                             if v.name.endswith('kernel:0')])
+
+    def first_kernel(self):
+        return self.kernels()[0]
+
+
+def test_predict_spec_gives_probabilities():
+    model = _Model(tf.estimator.ModeKeys.PREDICT)
+    probabilities = model.run(model.spec.predictions['probabilities'])
+    assert probabilities.shape == (2, OUT, OUT, 2) and probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_train_spec_has_scalar_loss_train_op_and_progress_hook():
+    model = _Model(tf.estimator.ModeKeys.TRAIN)
+    assert model.spec.loss.shape == ()
+    assert model.spec.train_op is not None
+    assert any(isinstance(h, ProgressHook) for h in model.spec.training_hooks)
+    loss = model.run(model.spec.loss)
+    assert np.isfinite(loss) and loss > 0
+
+
+def test_weight_decay_adds_half_the_squared_kernel_norm():
+    plain = _Model(tf.estimator.ModeKeys.TRAIN)
+    decayed = _Model(tf.estimator.ModeKeys.TRAIN, dataclasses.replace(PARAMS, weight_decay=0.01))
+    expected = 0.01 * sum(np.sum(k.astype(np.float64) ** 2) / 2 for k in plain.kernels())
+    difference = decayed.run(decayed.spec.loss) - plain.run(plain.spec.loss)
+    assert difference == pytest.approx(expected, rel=1e-4)
+
+
+@pytest.mark.parametrize('learning_rate, decay_steps, decay_rate', [
+    (0.01, 5000, 0.95), (0.1, 10, 1.0), (0.02, 100, 0.0)])
+def test_learning_rate_follows_inverse_time_decay(learning_rate, decay_steps, decay_rate):
+    params = dataclasses.replace(PARAMS, learning_rate=learning_rate, decay_steps=decay_steps,
+                                 decay_rate=decay_rate)
+    model = _Model(tf.estimator.ModeKeys.TRAIN, params)
+    with model.graph.as_default():
+        step = tf.compat.v1.train.get_global_step()
+        rate = model.graph.get_tensor_by_name(LEARNING_RATE_NAME + ':0')
+        for value in (0, 20, 1000):
+            model.run(step.assign(value))
+            expected = learning_rate / (1 + decay_rate * value / decay_steps)
+            assert model.run(rate) == pytest.approx(expected, rel=1e-6)
+
+
+def _kernels_after_steps(params, steps):
+    model = _Model(tf.estimator.ModeKeys.TRAIN, params)
+    history = []
+    for _ in range(steps):
+        model.run(model.spec.train_op)
+        history.append(model.first_kernel())
+    return history
+
+
+def test_momentum_changes_the_second_update_not_the_first():
+    slow = _kernels_after_steps(dataclasses.replace(PARAMS, momentum=0.0), 2)
+    fast = _kernels_after_steps(dataclasses.replace(PARAMS, momentum=0.9), 2)
+    np.testing.assert_allclose(slow[0], fast[0], rtol=1e-6, atol=1e-7)
+    assert not np.allclose(slow[1], fast[1], rtol=1e-6, atol=1e-7)
+
+
+def test_optimizer_adam_updates_differently():
+    momentum = _kernels_after_steps(PARAMS, 1)[0]
+    adam = _kernels_after_steps(dataclasses.replace(PARAMS, optimizer='adam',
+                                                    learning_rate=1e-3), 1)[0]
+    assert not np.allclose(momentum, adam)
+
+
+def test_unknown_and_mismatched_optimizer_flags_are_refused():
+    with pytest.raises(ValueError, match='--optimizer'):
+        dataclasses.replace(PARAMS, optimizer='sgd')
+    with pytest.raises(ValueError, match='no --momentum with --optimizer=adam'):
+        dataclasses.replace(PARAMS, optimizer='adam', momentum=0.9)
