@@ -38,7 +38,7 @@ def trained(small_dataset, tmp_path_factory):
     """One 40-step training run followed by prediction, shared by the tests that read it."""
     model_dir = tmp_path_factory.mktemp('trained')
     code = run_main(small_dataset, model_dir, '--max_steps', 40, '--log_every', 5,
-                    '--warmup_steps', 10, '--learning_rate', 0.003,
+                    '--warmup_steps', 10, '--optimizer', 'adam', '--learning_rate', 0.0003,
                     exec_mode='train_and_predict')
     assert code == 0
     return model_dir
@@ -55,7 +55,7 @@ def test_max_steps_log_every_and_warmup_steps(trained):
     records = read_log(trained)
     assert checkpoint_step(trained) == 40
     assert [r['step'] for r in progress_lines(records)] == [5, 10, 15, 20, 25, 30, 35, 40]
-    summary = [r for r in records if r['step'] == 'train_summary']
+    summary = [r for r in records if r.get('step') == 'train_summary']
     assert len(summary) == 1
     assert summary[0]['data']['measured_steps'] == 30
     assert summary[0]['data']['images_per_sec'] > 0
