@@ -11,7 +11,7 @@ import os
 import sys
 
 from utils.errors import UserError
-from utils.params import DEFAULTS, EXEC_MODES, OPTIMIZERS, Params
+from utils.params import DEFAULTS, EXEC_MODES, LR_SCALINGS, OPTIMIZERS, Params
 
 LOG_FILE = 'log.jsonl'
 
@@ -54,6 +54,8 @@ def build_parser():
     parser.add_argument('--optimizer', choices=OPTIMIZERS, default=DEFAULTS['optimizer'],
                         help='SGD with momentum, as the paper and the seed, or Adam '
                              '(NVIDIA\'s later recipe; use a learning rate near 1e-4)')
+    parser.add_argument('--lr_scaling', choices=LR_SCALINGS, default=DEFAULTS['lr_scaling'],
+                        help='linear: multiply the learning rate by the number of processes')
     parser.add_argument('--input_size', type=int, default=DEFAULTS['input_size'],
                         help='Side of the training input window in pixels, 16k+124 '
                              '(572 gives the paper\'s 388x388 output)')

@@ -60,6 +60,18 @@ def wrap_optimizer(optimizer, distributed):
     return optimizer
 
 
+def from_chief(value, distributed):
+    """Rank 0's `value` on every rank (a picklable Python object)."""
+    if distributed.horovod and distributed.size > 1:
+        return hvd.broadcast_object(value, root_rank=0)
+    return value
+
+
+def allgather_fn(distributed):
+    """hvd.allgather when several processes run, None for one."""
+    return hvd.allgather if distributed.horovod else None
+
+
 def broadcast_hooks(distributed):
     """Hooks that start every rank from rank 0's initial weights."""
     if distributed.horovod:

@@ -5,9 +5,11 @@ from model.unet import unet
 from utils import distributed as dist_lib
 from utils import losses
 from utils.data_loader import BACKGROUND
+from utils.hooks.consistency_hook import ConsistencyHook
 from utils.hooks.progress_hook import ProgressHook
 
-LEARNING_RATE_NAME = 'learning_rate'
+LEARNING_RATE_NAME = 'learning_rate_schedule'
+"""The learning-rate tensor's name; the summary keeps the tag 'learning_rate'."""
 
 
 def build_model_fn(logger, distributed):
@@ -33,8 +35,8 @@ def build_model_fn(logger, distributed):
         global_step = tf.compat.v1.train.get_or_create_global_step()
         # The seed's "inverse learning rate decay": lr / (1 + decay_rate * step / decay_steps).
         learning_rate = tf.identity(tf.compat.v1.train.inverse_time_decay(
-            params.learning_rate, global_step, params.decay_steps, params.decay_rate),
-            name=LEARNING_RATE_NAME)
+            base_learning_rate(params, distributed), global_step, params.decay_steps,
+            params.decay_rate), name=LEARNING_RATE_NAME)
         optimizer = _optimizer(params, learning_rate)
         optimizer = dist_lib.wrap_optimizer(optimizer, distributed)
         train_op = optimizer.minimize(loss, global_step=global_step)
@@ -42,7 +44,8 @@ def build_model_fn(logger, distributed):
         _add_summaries(features, labels, probabilities, {
             'loss': loss, 'cross_entropy': cross_entropy, 'dice_loss': dice_loss,
             'weight_decay': weight_decay, 'learning_rate': learning_rate})
-        hooks = []
+        # Every rank runs the consistency check: its allgather is a collective.
+        hooks = [ConsistencyHook(logger, features, dist_lib.allgather_fn(distributed))]
         if distributed.is_chief:
             hooks.append(ProgressHook(
                 logger, {'loss': loss, 'cross_entropy': cross_entropy, 'dice_loss': dice_loss,
@@ -53,6 +56,18 @@ def build_model_fn(logger, distributed):
                                           training_hooks=hooks)
 
     return model_fn
+
+
+def base_learning_rate(params, distributed):
+    """--learning_rate, times the number of processes with --lr_scaling linear.
+
+    Gradients are averaged over processes, so N processes take steps of the same size on
+    an N times larger global batch; linear scaling (Goyal et al. 2017) keeps the progress
+    per image the same.
+    """
+    if params.lr_scaling == 'linear':
+        return params.learning_rate * distributed.size
+    return params.learning_rate
 
 
 def _optimizer(params, learning_rate):

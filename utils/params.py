@@ -7,6 +7,7 @@ from model.sizes import INPUT_TILE, check_input_size
 EXEC_MODES = ('train', 'train_and_predict', 'predict')
 OPTIMIZERS = ('momentum', 'adam')
 DEFAULT_MOMENTUM = 0.99
+LR_SCALINGS = ('none', 'linear')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Params:
     decay_rate: float = 0.95
     augment: bool = False
     optimizer: str = 'momentum'
+    lr_scaling: str = 'none'
     input_size: int = INPUT_TILE
 
     def __post_init__(self):
@@ -48,6 +50,8 @@ class Params:
         _check(self.optimizer == 'momentum' or self.momentum == DEFAULT_MOMENTUM, 'momentum',
                self.momentum, f'no --momentum with --optimizer={self.optimizer} (it has its own '
                'moment estimates)')
+        _check(self.lr_scaling in LR_SCALINGS, 'lr_scaling', self.lr_scaling,
+               f'one of {", ".join(LR_SCALINGS)}')
         _check(self.seed >= 0, 'seed', self.seed, 'an integer >= 0')
         try:
             check_input_size(self.input_size, self.input_size)

@@ -1,4 +1,5 @@
 """RunConfig + Estimator, and the two things a run does with it: train and predict."""
+import contextlib
 import dataclasses
 import os
 import tempfile
@@ -41,21 +42,41 @@ def load_inputs(params):
 
 
 def run(params, inputs, logger, distributed):
-    """Runs `params.exec_mode` on checked `inputs`: train, predict, or train then predict."""
-    estimator = build_estimator(params, logger, distributed)
-    if inputs.train is not None:
-        train(estimator, params, logger, distributed, *inputs.train)
-    if inputs.test is not None and distributed.is_chief:
-        predict(estimator, params, logger, *inputs.test)
+    """Runs `params.exec_mode` on checked `inputs`: train, predict, or train then predict.
+
+    Under Horovod every rank trains; rank 0 alone predicts, while the others are done when
+    training is: prediction uses no collective op, so nothing waits on them.
+    """
+    with _private_model_dir(params, distributed) as model_dir:
+        estimator = build_estimator(params, model_dir, logger, distributed)
+        if inputs.train is not None:
+            train(estimator, params, logger, distributed, *inputs.train)
+        if inputs.test is not None and distributed.is_chief:
+            predict(estimator, params, logger, *inputs.test)
 
 
-def build_estimator(params, logger, distributed):
-    # Only rank 0 writes into model_dir; other ranks keep their checkpoints to themselves.
-    model_dir = params.model_dir if distributed.is_chief else tempfile.mkdtemp(prefix='unet_rank')
+@contextlib.contextmanager
+def _private_model_dir(params, distributed):
+    """model_dir for rank 0; a scratch directory, deleted afterwards, for every other rank.
+
+    Only rank 0 writes into --model_dir: concurrent writers would race on the checkpoint
+    files. The other ranks start from rank 0's weights through the broadcast.
+    """
+    if distributed.is_chief:
+        yield params.model_dir
+    else:
+        with tempfile.TemporaryDirectory(prefix=f'unet_rank{distributed.rank}_') as scratch:
+            yield scratch
+
+
+def build_estimator(params, model_dir, logger, distributed):
+    chief = distributed.is_chief
     config = tf.estimator.RunConfig(
         model_dir=model_dir,
         tf_random_seed=params.seed,
-        save_summary_steps=params.log_every,
+        # Checkpoints and summaries are rank 0's alone; None switches them off elsewhere.
+        save_summary_steps=params.log_every if chief else None,
+        save_checkpoints_secs=600 if chief else None,
         session_config=session_config(distributed),
         log_step_count_steps=None)
     return tf.estimator.Estimator(
@@ -78,7 +99,9 @@ def session_config(distributed):
 
 
 def train(estimator, params, logger, distributed, volume, classes):
-    start = _checkpoint_step(estimator.model_dir)
+    # Rank 0's checkpoint decides for every rank: a rank that skipped training while the
+    # others waited for it in the broadcast would hang the job.
+    start = dist_lib.from_chief(_checkpoint_step(estimator.model_dir), distributed)
     if start >= params.max_steps:
         logger.message(f'model_dir already holds step {start} >= --max_steps={params.max_steps}: '
                        'nothing to train')

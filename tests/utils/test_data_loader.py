@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+import main
 from conftest import SHARED_ISBI, SMALL_INPUT, write_pages
 from model.sizes import output_size
 from utils import data_loader
@@ -129,6 +130,22 @@ def test_bad_training_data_is_a_dataset_error_naming_the_file(dataset_copy, case
     with pytest.raises(DatasetError, match=message) as error:
         data_loader.load_training_data(dataset_copy)
     assert str(error.value).startswith(path)
+
+
+@pytest.mark.parametrize('case', BAD_DATA_CASES)
+def test_main_reports_bad_data_in_one_line_and_leaves_model_dir_alone(dataset_copy, tmp_path,
+                                                                      capsys, case):
+    model_dir = tmp_path / 'model'
+    model_dir.mkdir()
+    (model_dir / 'checkpoint').write_text('a previous run')
+    path, message = _break_with(dataset_copy, case)
+    code = main.main(['--data_dir', dataset_copy, '--model_dir', str(model_dir),
+                      '--input_size', str(SMALL_INPUT)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f'error: {path}: ') and message in err and err.count('\n') == 1
+    assert os.listdir(model_dir) == ['checkpoint']
+    assert (model_dir / 'checkpoint').read_text() == 'a previous run'
 
 
 def test_missing_directory(tmp_path):

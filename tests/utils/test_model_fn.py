@@ -8,7 +8,7 @@ import tensorflow as tf
 from dllogger import Logger
 from utils.distributed import Distributed
 from utils.hooks.progress_hook import ProgressHook
-from utils.model_fn import LEARNING_RATE_NAME, build_model_fn
+from utils.model_fn import LEARNING_RATE_NAME, base_learning_rate, build_model_fn
 from utils.params import Params
 
 SIZE = 188
@@ -116,3 +116,10 @@ def test_unknown_and_mismatched_optimizer_flags_are_refused():
         dataclasses.replace(PARAMS, optimizer='sgd')
     with pytest.raises(ValueError, match='no --momentum with --optimizer=adam'):
         dataclasses.replace(PARAMS, optimizer='adam', momentum=0.9)
+
+
+@pytest.mark.parametrize('scaling, expected', [('none', 0.01), ('linear', 0.08)])
+def test_lr_scaling_multiplies_by_the_number_of_processes(scaling, expected):
+    params = dataclasses.replace(PARAMS, learning_rate=0.01, lr_scaling=scaling)
+    assert base_learning_rate(params, Distributed(size=8)) == pytest.approx(expected)
+    assert base_learning_rate(params, Distributed(size=1)) == pytest.approx(0.01)

@@ -140,3 +140,13 @@ def test_model_dir_that_is_a_file(small_dataset, tmp_path, capsys):
     assert run_main(small_dataset, path) == 2
     assert 'exists and is not a directory' in capsys.readouterr().err
     assert path.read_text() == 'keep me'
+
+
+def test_summaries_hold_losses_learning_rate_and_images(trained):
+    tags = set()
+    for name in os.listdir(trained):
+        if name.startswith('events.out.tfevents'):
+            for event in tf.compat.v1.train.summary_iterator(os.path.join(trained, name)):
+                tags.update(value.tag for value in event.summary.value)
+    assert {'loss', 'cross_entropy', 'dice_loss', 'learning_rate'} <= tags
+    assert {'input/image', 'label/image', 'prediction/image'} <= tags

@@ -1,0 +1,151 @@
+"""Data-parallel training under `horovodrun -np 2` (Gloo) on this CPU, with the real model."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import ROOT, SMALL_INPUT
+
+HOROVODRUN = os.path.join(os.path.dirname(sys.executable), 'horovodrun')
+MAIN = os.path.join(ROOT, 'main.py')
+TRAIN_FLAGS = ['--input_size', str(SMALL_INPUT), '--log_every', '1', '--warmup_steps', '0',
+               '--seed', '5']
+
+
+def horovodrun(processes, args, timeout=600, **popen):
+    command = [HOROVODRUN, '-np', str(processes), '-H', f'localhost:{processes}', '--gloo',
+               sys.executable, MAIN, *args]
+    return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True, **popen)
+
+
+def finish(process, timeout=600):
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
+    return process.returncode, output
+
+
+def read_log(model_dir):
+    with open(os.path.join(model_dir, 'log.jsonl')) as f:
+        return [json.loads(line) for line in f]
+
+
+def record(records, step):
+    found = [r for r in records if r.get('step') == step]
+    assert len(found) == 1, (step, found)
+    return found[0]['data']
+
+
+@pytest.fixture(scope='module')
+def two_process_run(small_dataset, tmp_path_factory):
+    model_dir = tmp_path_factory.mktemp('hvd_train')
+    started = time.time()
+    code, output = finish(horovodrun(2, ['--exec_mode', 'train', '--data_dir', small_dataset,
+                                         '--model_dir', str(model_dir), '--max_steps', '3',
+                                         *TRAIN_FLAGS]))
+    assert code == 0, output
+    return model_dir, output, time.time() - started
+
+
+def test_two_ranks_train_one_model(two_process_run, small_dataset, tmp_path):
+    model_dir, _, _ = two_process_run
+    records = read_log(model_dir)
+    consistency = record(records, 'train_consistency')
+    assert consistency['ranks'] == 2
+    # Bit-identical weights on both ranks after training.
+    assert consistency['weights_checksum'][0] == consistency['weights_checksum'][1]
+    # Each rank drew its own samples.
+    assert consistency['samples_checksum'][0] != consistency['samples_checksum'][1]
+    assert int(tf.train.load_variable(str(model_dir), 'global_step')) == 3
+    # The global throughput counts both ranks' images.
+    assert all(r['data']['images_per_sec'] > 0 for r in records
+               if r['type'] == 'metric' and isinstance(r['step'], int))
+
+    # The same command in one process gives other weights: rank 1's gradients were averaged in.
+    import main
+    single_dir = tmp_path / 'single'
+    assert main.main(['--exec_mode', 'train', '--data_dir', small_dataset, '--model_dir',
+                      str(single_dir), '--max_steps', '3', *TRAIN_FLAGS]) == 0
+    single = record(read_log(single_dir), 'train_consistency')
+    assert single['ranks'] == 1
+    assert single['samples_checksum'][0] == consistency['samples_checksum'][0]
+    assert single['weights_checksum'][0] != consistency['weights_checksum'][0]
+    kernel = 'downsample_block_0/conv1/kernel'
+    assert not np.array_equal(tf.train.load_variable(str(single_dir), kernel),
+                              tf.train.load_variable(str(model_dir), kernel))
+
+
+def test_only_rank_0_writes_into_model_dir(two_process_run):
+    model_dir, _, _ = two_process_run
+    records = read_log(model_dir)
+    assert len([r for r in records if r.get('step') == 'params']) == 1
+    names = set(os.listdir(model_dir))
+    events = {n for n in names if n.startswith('events.out.tfevents')}
+    assert len(events) == 1
+    # Rank 0's checkpoints at its start and its end, and nothing from another writer.
+    checkpoints = {n for n in names if n.startswith('model.ckpt-')}
+    assert {n.split('.')[1] for n in checkpoints} == {'ckpt-0', 'ckpt-3'}
+    assert names - events - checkpoints == {'checkpoint', 'graph.pbtxt', 'log.jsonl'}
+
+
+def test_train_and_predict_finishes_and_predicts_once(small_dataset, tmp_path):
+    model_dir = tmp_path / 'model'
+    code, output = finish(horovodrun(2, ['--exec_mode', 'train_and_predict', '--data_dir',
+                                         small_dataset, '--model_dir', str(model_dir),
+                                         '--max_steps', '2', *TRAIN_FLAGS]), timeout=600)
+    assert code == 0, output
+    assert len([r for r in read_log(model_dir) if r.get('step') == 'predict']) == 1
+    assert os.path.getsize(model_dir / 'pred' / 'test-probs.tif') > 0
+
+
+def _rank_pids(model_dir, rank):
+    """PIDs of the main.py processes of `rank` that train into `model_dir`."""
+    pids = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            environ = open(f'/proc/{entry}/environ', 'rb').read().split(b'\0')
+            cmdline = open(f'/proc/{entry}/cmdline', 'rb').read()
+        except OSError:
+            continue
+        if (f'HOROVOD_RANK={rank}'.encode() in environ and MAIN.encode() in cmdline
+                and str(model_dir).encode() in cmdline):
+            pids.append(int(entry))
+    return pids
+
+
+def test_a_killed_rank_ends_the_job(small_dataset, tmp_path):
+    model_dir = tmp_path / 'model'
+    process = horovodrun(2, ['--exec_mode', 'train', '--data_dir', small_dataset,
+                             '--model_dir', str(model_dir), '--max_steps', '100000',
+                             *TRAIN_FLAGS])
+    deadline = time.time() + 300
+    while not any(r.get('step') == 2 for r in _records_so_far(model_dir)):
+        assert process.poll() is None, process.communicate()[0]
+        assert time.time() < deadline, 'training did not start'
+        time.sleep(1)
+    victims = _rank_pids(model_dir, 1)
+    assert victims
+    for pid in victims:
+        os.kill(pid, signal.SIGKILL)
+    killed_at = time.time()
+    code, output = finish(process, timeout=180)
+    assert code != 0
+    assert time.time() - killed_at < 120, output
+
+
+def _records_so_far(model_dir):
+    try:
+        return read_log(model_dir)
+    except (OSError, json.JSONDecodeError):
+        return []
