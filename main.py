@@ -63,9 +63,19 @@ def build_parser():
 
 
 def configure_runtime():
-    """Environment for TensorFlow, set before it is imported."""
+    """Environment for TensorFlow and Horovod, set before they are imported and initialised.
+
+    Values the user already set are kept.
+    """
     # Keep TF's C++ INFO and WARNING lines out of the progress log; errors still show.
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    # A rank that dies ends the job at once (horovodrun stops the others). A rank that hangs
+    # ends it when its peers give up waiting: Gloo after this many seconds (Horovod's default
+    # of 30 s is shorter than rank 0's checkpoint writes on a slow shared file system) ...
+    os.environ.setdefault('HOROVOD_GLOO_TIMEOUT_SECONDS', '120')
+    # ... and MPI/NCCL jobs when a collective has stalled this long (Horovod's default: never;
+    # its warning after 60 s stays).
+    os.environ.setdefault('HOROVOD_STALL_SHUTDOWN_TIME_SECONDS', '300')
 
 
 def build_logger(params, distributed):

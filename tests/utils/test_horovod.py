@@ -149,3 +149,33 @@ def _records_so_far(model_dir):
         return read_log(model_dir)
     except (OSError, json.JSONDecodeError):
         return []
+
+
+def test_a_frozen_rank_ends_the_job(small_dataset, tmp_path):
+    """A rank that stops answering (SIGSTOP) is given up on after the Gloo timeout."""
+    model_dir = tmp_path / 'model'
+    env = dict(os.environ, HOROVOD_GLOO_TIMEOUT_SECONDS='10')
+    process = horovodrun(2, ['--exec_mode', 'train', '--data_dir', small_dataset,
+                             '--model_dir', str(model_dir), '--max_steps', '100000',
+                             *TRAIN_FLAGS], env=env)
+    deadline = time.time() + 300
+    while not any(r.get('step') == 2 for r in _records_so_far(model_dir)):
+        assert process.poll() is None, process.communicate()[0]
+        assert time.time() < deadline, 'training did not start'
+        time.sleep(1)
+    victims = _rank_pids(model_dir, 1)
+    assert victims
+    for pid in victims:
+        os.kill(pid, signal.SIGSTOP)
+    stopped_at = time.time()
+    try:
+        code, output = finish(process, timeout=180)
+    finally:
+        for pid in victims:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert code != 0
+    assert 'Timed out waiting' in output
+    assert time.time() - stopped_at < 90, output
