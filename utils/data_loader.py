@@ -58,13 +58,8 @@ def load_training_data(data_dir):
     """
     _check_dir(data_dir)
     volume_path = os.path.join(data_dir, TRAIN_VOLUME)
-    labels_path = os.path.join(data_dir, TRAIN_LABELS)
     volume = read_stack(volume_path)
-    labels = read_stack(labels_path)
-    if volume.shape != labels.shape:
-        raise DatasetError(f'{labels_path}: {_describe(labels)} do not match {volume_path}: '
-                           f'{_describe(volume)}')
-    return volume, labels_to_classes(labels, labels_path)
+    return volume, _read_classes(os.path.join(data_dir, TRAIN_LABELS), volume, volume_path)
 
 
 def load_test_data(data_dir):
@@ -79,11 +74,16 @@ def load_test_data(data_dir):
     labels_path = os.path.join(data_dir, TEST_LABELS)
     if not os.path.exists(labels_path):
         return volume, None
+    return volume, _read_classes(labels_path, volume, volume_path)
+
+
+def _read_classes(labels_path, volume, volume_path):
+    """Reads the labels of `volume` as classes, checking that their pages match."""
     labels = read_stack(labels_path)
     if labels.shape != volume.shape:
         raise DatasetError(f'{labels_path}: {_describe(labels)} do not match {volume_path}: '
                            f'{_describe(volume)}')
-    return volume, labels_to_classes(labels, labels_path)
+    return labels_to_classes(labels, labels_path)
 
 
 def _describe(stack):

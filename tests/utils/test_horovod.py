@@ -124,11 +124,12 @@ def _rank_pids(model_dir, rank):
     return pids
 
 
-def test_a_killed_rank_ends_the_job(small_dataset, tmp_path):
-    model_dir = tmp_path / 'model'
-    process = horovodrun(2, ['--exec_mode', 'train', '--data_dir', small_dataset,
+def _start_endless_run(data_dir, model_dir, env=None):
+    """Starts a 2-process training that would run for hours; returns it once at step 2,
+    with the PIDs of rank 1."""
+    process = horovodrun(2, ['--exec_mode', 'train', '--data_dir', data_dir,
                              '--model_dir', str(model_dir), '--max_steps', '100000',
-                             *TRAIN_FLAGS])
+                             *TRAIN_FLAGS], env=env)
     deadline = time.time() + 300
     while not any(r.get('step') == 2 for r in _records_so_far(model_dir)):
         assert process.poll() is None, process.communicate()[0]
@@ -136,12 +137,18 @@ def test_a_killed_rank_ends_the_job(small_dataset, tmp_path):
         time.sleep(1)
     victims = _rank_pids(model_dir, 1)
     assert victims
+    return process, victims
+
+
+def test_a_killed_rank_ends_the_job(small_dataset, tmp_path):
+    process, victims = _start_endless_run(small_dataset, tmp_path / 'model')
     for pid in victims:
         os.kill(pid, signal.SIGKILL)
     killed_at = time.time()
     code, output = finish(process, timeout=180)
     assert code != 0
-    assert time.time() - killed_at < 120, output
+    assert 'exited with non-zero status' in output
+    assert time.time() - killed_at < 60, output
 
 
 def _records_so_far(model_dir):
@@ -153,18 +160,8 @@ def _records_so_far(model_dir):
 
 def test_a_frozen_rank_ends_the_job(small_dataset, tmp_path):
     """A rank that stops answering (SIGSTOP) is given up on after the Gloo timeout."""
-    model_dir = tmp_path / 'model'
     env = dict(os.environ, HOROVOD_GLOO_TIMEOUT_SECONDS='10')
-    process = horovodrun(2, ['--exec_mode', 'train', '--data_dir', small_dataset,
-                             '--model_dir', str(model_dir), '--max_steps', '100000',
-                             *TRAIN_FLAGS], env=env)
-    deadline = time.time() + 300
-    while not any(r.get('step') == 2 for r in _records_so_far(model_dir)):
-        assert process.poll() is None, process.communicate()[0]
-        assert time.time() < deadline, 'training did not start'
-        time.sleep(1)
-    victims = _rank_pids(model_dir, 1)
-    assert victims
+    process, victims = _start_endless_run(small_dataset, tmp_path / 'model', env)
     for pid in victims:
         os.kill(pid, signal.SIGSTOP)
     stopped_at = time.time()
