@@ -111,7 +111,7 @@ def main(argv=None):
     logger = None
     try:
         # Inputs are checked before the logger creates anything in model_dir.
-        inputs = runner.load_inputs(params)
+        inputs = runner.load_inputs(params, distributed)
         logger = build_logger(params, distributed)
         if notice:
             logger.message(notice)

@@ -20,24 +20,25 @@ class Inputs:
     test: tuple = None
 
 
-def load_inputs(params):
-    """Loads and checks everything the run will read, before anything is built or written,
-    so that bad input fails in seconds rather than after a training run.
+def load_inputs(params, distributed):
+    """Loads and checks everything this process will read, before anything is built or
+    written, so that bad input fails in seconds rather than after a training run.
 
     Raises:
         UserError: a bad flag value, data file or model_dir, named in the message.
     """
-    if os.path.exists(params.model_dir) and not os.path.isdir(params.model_dir):
-        raise UserError(f'--model_dir={params.model_dir}: exists and is not a directory')
-    if params.exec_mode == 'predict':
-        _check_trained(params.model_dir)
     train = test = None
+    if distributed.is_chief:  # Only rank 0 uses --model_dir, and only rank 0 predicts.
+        if os.path.exists(params.model_dir) and not os.path.isdir(params.model_dir):
+            raise UserError(f'--model_dir={params.model_dir}: exists and is not a directory')
+        if params.exec_mode == 'predict':
+            _check_trained(params.model_dir)
+        if params.predicts:
+            test = data_loader.load_test_data(params.data_dir)
     if params.trains:
         train = data_loader.load_training_data(params.data_dir)
         data_loader.check_trainable(train[0], params.input_size, params.batch_size,
                                     os.path.join(params.data_dir, data_loader.TRAIN_VOLUME))
-    if params.predicts:
-        test = data_loader.load_test_data(params.data_dir)
     return Inputs(train, test)
 
 
@@ -51,7 +52,7 @@ def run(params, inputs, logger, distributed):
         estimator = build_estimator(params, model_dir, logger, distributed)
         if inputs.train is not None:
             train(estimator, params, logger, distributed, *inputs.train)
-        if inputs.test is not None and distributed.is_chief:
+        if inputs.test is not None:
             predict(estimator, params, logger, *inputs.test)
 
 
