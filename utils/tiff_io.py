@@ -50,10 +50,12 @@ def read_stack(path):
     return _to_uint8(np.stack(pages), path)
 
 
+_CONVERTED_TO_GREY = ('1', 'P', 'LA', 'RGB', 'RGBA', 'CMYK', 'YCbCr')
+"""Pillow modes that become 8-bit grey by luminance; integer and float modes are scaled."""
+
+
 def _page_to_array(page):
-    if page.mode in ('RGB', 'RGBA', 'P', 'LA', 'CMYK', 'YCbCr'):
-        page = page.convert('L')
-    elif page.mode == '1':
+    if page.mode in _CONVERTED_TO_GREY:
         page = page.convert('L')
     return np.asarray(page)
 
