@@ -21,11 +21,14 @@ def build_parser():
         description='U-Net (Ronneberger et al. 2015) for EM membrane segmentation, trained '
                     'with tf.estimator and Horovod.')
     parser.add_argument('--exec_mode', choices=EXEC_MODES, default=DEFAULTS['exec_mode'],
-                        help='What to run: train, predict the test volume, or both')
+                        help='What to run: train, predict the test volume, or both; '
+                             'benchmark times training and inference on synthetic tensors '
+                             '(pure compute, no --data_dir)')
     parser.add_argument('--model_dir', default=DEFAULTS['model_dir'],
                         help='Directory for checkpoints, summaries, logs and predictions')
-    parser.add_argument('--data_dir', required=True,
-                        help='Directory with train-volume.tif, train-labels.tif, test-volume.tif')
+    parser.add_argument('--data_dir', default=DEFAULTS['data_dir'],
+                        help='Directory with train-volume.tif, train-labels.tif, test-volume.tif '
+                             '(required unless --exec_mode benchmark)')
     parser.add_argument('--batch_size', type=int, default=DEFAULTS['batch_size'],
                         help='Batch size per process (per GPU), in images')
     parser.add_argument('--max_steps', type=int, default=DEFAULTS['max_steps'],
@@ -59,14 +62,33 @@ def build_parser():
     parser.add_argument('--input_size', type=int, default=DEFAULTS['input_size'],
                         help='Side of the training input window in pixels, 16k+124 '
                              '(572 gives the paper\'s 388x388 output)')
+    parser.add_argument('--use_amp', action='store_true',
+                        help='Automatic mixed precision: float16 with loss scaling on a GPU, '
+                             'bfloat16 on a CPU with native support (avx512_bf16 or AMX); '
+                             'elsewhere a warning and float32')
+    parser.add_argument('--use_xla', action='store_true',
+                        help='Experimental: XLA JIT compilation of the graph')
+    parser.add_argument('--benchmark', action='store_true',
+                        help='Time the run instead of keeping it: img/s and latency '
+                             'percentiles after --warmup_steps; no checkpoint read or '
+                             'written, no predictions saved (predict runs --max_steps batches)')
     return parser
 
 
-def configure_runtime():
+def configure_runtime(params):
     """Environment for TensorFlow and Horovod, set before they are imported and initialised.
 
     Values the user already set are kept.
     """
+    if params.use_amp:
+        # NVIDIA's TensorFlow containers read this; upstream TensorFlow ignores it, so
+        # utils/precision.py switches the rewrite on in the session config as well.
+        os.environ.setdefault('TF_ENABLE_AUTO_MIXED_PRECISION', '1')
+    if params.use_xla:
+        # The session's global JIT level clusters GPU ops only, unless this admits CPU ops.
+        flags = os.environ.get('TF_XLA_FLAGS', '')
+        if '--tf_xla_cpu_global_jit' not in flags:
+            os.environ['TF_XLA_FLAGS'] = f'{flags} --tf_xla_cpu_global_jit'.strip()
     # Keep TF's C++ INFO and WARNING lines out of the progress log; errors still show.
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     # A rank that dies ends the job at once (horovodrun stops the others). A rank that hangs
@@ -97,7 +119,7 @@ def main(argv=None):
         print(f'error: {err}', file=sys.stderr)
         return 2
 
-    configure_runtime()
+    configure_runtime(params)
     from utils import distributed as dist_lib
     try:
         distributed, notice = dist_lib.init(os.environ)

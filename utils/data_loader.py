@@ -156,12 +156,31 @@ def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=
     return input_fn
 
 
-def predict_input_fn(tiles, batch_size):
-    """Makes the Estimator's predict input_fn over uint8 tiles `[n, in_h, in_w]`."""
+def synthetic_train_input_fn(input_size, batch_size, seed):
+    """Makes an input_fn that repeats one random batch: training with no input cost at all,
+    the reference --exec_mode benchmark measures pure compute against."""
+    out = output_size(input_size)
+    rng = np.random.default_rng(seed)
+    images = rng.uniform(-1, 1, (batch_size, input_size, input_size, 1)).astype(np.float32)
+    labels = rng.integers(0, 2, (batch_size, out, out)).astype(np.int32)
+
+    def input_fn():
+        return tf.data.Dataset.from_tensors((images, labels)).repeat()
+    return input_fn
+
+
+def predict_input_fn(tiles, batch_size, batches=None):
+    """Makes the Estimator's predict input_fn over uint8 tiles `[n, in_h, in_w]`.
+
+    With `batches`, the tiles are cycled to make exactly that many full batches (benchmarks);
+    without, each tile is predicted once.
+    """
     def input_fn():
         dataset = tf.data.Dataset.from_generator(
             lambda: iter(tiles),
             output_signature=tf.TensorSpec(tiles.shape[1:], tf.uint8))
+        if batches is not None:
+            dataset = dataset.cache().repeat().take(batches * batch_size)
         dataset = dataset.map(lambda tile: normalize(tile[..., None]))
         return dataset.batch(batch_size).prefetch(1)
     return input_fn

@@ -3,19 +3,22 @@ import tensorflow as tf
 
 from model.unet import unet
 from utils import distributed as dist_lib
-from utils import losses
+from utils import losses, precision
 from utils.data_loader import BACKGROUND
 from utils.hooks.consistency_hook import ConsistencyHook
+from utils.hooks.executed_graph_hook import ExecutedGraphHook
 from utils.hooks.progress_hook import ProgressHook
 
 LEARNING_RATE_NAME = 'learning_rate_schedule'
 """The learning-rate tensor's name; the summary keeps the tag 'learning_rate'."""
 
 
-def build_model_fn(logger, distributed):
+def build_model_fn(logger, distributed, amp_dtype=None):
     """Returns the Estimator's model_fn, closed over the logger and this process's place.
 
     The model_fn reads its settings from the Estimator's `params`, a utils.params.Params.
+    `amp_dtype` (utils.precision) is the reduced type the session's rewrite will use, or None;
+    the model is built in float32 either way, and float16 adds loss scaling.
     """
 
     def model_fn(features, labels, mode, params):
@@ -39,6 +42,8 @@ def build_model_fn(logger, distributed):
             params.decay_rate), name=LEARNING_RATE_NAME)
         optimizer = _optimizer(params, learning_rate)
         optimizer = dist_lib.wrap_optimizer(optimizer, distributed)
+        # Outside Horovod's wrapper: ranks average the scaled gradients, then unscale them.
+        optimizer = precision.loss_scaled(optimizer, amp_dtype)
         train_op = optimizer.minimize(loss, global_step=global_step)
 
         _add_summaries(features, labels, probabilities, {
@@ -51,7 +56,8 @@ def build_model_fn(logger, distributed):
                 logger, {'loss': loss, 'cross_entropy': cross_entropy, 'dice_loss': dice_loss,
                          'learning_rate': learning_rate},
                 global_step, params.batch_size * distributed.size, params.log_every,
-                params.warmup_steps, params.max_steps))
+                params.warmup_steps, params.max_steps, 'train_summary'))
+            hooks.append(ExecutedGraphHook(logger, 'train'))
         return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op,
                                           training_hooks=hooks)
 

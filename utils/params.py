@@ -4,7 +4,7 @@ import os
 
 from model.sizes import INPUT_TILE, check_input_size
 
-EXEC_MODES = ('train', 'train_and_predict', 'predict')
+EXEC_MODES = ('train', 'train_and_predict', 'predict', 'benchmark')
 OPTIMIZERS = ('momentum', 'adam')
 DEFAULT_MOMENTUM = 0.99
 LR_SCALINGS = ('none', 'linear')
@@ -13,7 +13,7 @@ LR_SCALINGS = ('none', 'linear')
 @dataclasses.dataclass(frozen=True)
 class Params:
     """Every setting of a run. Field names match main.py's flag destinations one to one."""
-    data_dir: str
+    data_dir: str = None
     exec_mode: str = 'train_and_predict'
     model_dir: str = './results'
     batch_size: int = 1
@@ -30,11 +30,15 @@ class Params:
     optimizer: str = 'momentum'
     lr_scaling: str = 'none'
     input_size: int = INPUT_TILE
+    use_amp: bool = False
+    use_xla: bool = False
+    benchmark: bool = False
 
     def __post_init__(self):
         _check(self.exec_mode in EXEC_MODES, 'exec_mode', self.exec_mode,
                f'one of {", ".join(EXEC_MODES)}')
-        _check(bool(self.data_dir), 'data_dir', self.data_dir, 'a directory')
+        _check(bool(self.data_dir) or not self.reads_data, 'data_dir', self.data_dir,
+               f'a directory (--exec_mode={self.exec_mode} reads data)')
         _check(bool(self.model_dir), 'model_dir', self.model_dir, 'a directory')
         for name in ('batch_size', 'max_steps', 'log_every'):
             value = getattr(self, name)
@@ -52,6 +56,9 @@ class Params:
                'moment estimates)')
         _check(self.lr_scaling in LR_SCALINGS, 'lr_scaling', self.lr_scaling,
                f'one of {", ".join(LR_SCALINGS)}')
+        _check(not self.benchmarks or self.max_steps > self.warmup_steps, 'max_steps',
+               self.max_steps, f'more than --warmup_steps={self.warmup_steps} when '
+               'benchmarking (warm-up steps are not measured)')
         _check(self.seed >= 0, 'seed', self.seed, 'an integer >= 0')
         try:
             check_input_size(self.input_size, self.input_size)
@@ -60,11 +67,21 @@ class Params:
 
     @property
     def trains(self):
-        return self.exec_mode in ('train', 'train_and_predict')
+        return self.exec_mode in ('train', 'train_and_predict', 'benchmark')
 
     @property
     def predicts(self):
-        return self.exec_mode in ('predict', 'train_and_predict')
+        return self.exec_mode in ('predict', 'train_and_predict', 'benchmark')
+
+    @property
+    def benchmarks(self):
+        """Timing only: nothing is read from or written to a checkpoint, no predictions saved."""
+        return self.benchmark or self.exec_mode == 'benchmark'
+
+    @property
+    def reads_data(self):
+        """--exec_mode benchmark times the model on synthetic tensors made in memory."""
+        return self.exec_mode != 'benchmark'
 
     @property
     def pred_dir(self):

@@ -1,4 +1,5 @@
-"""RunConfig + Estimator, and the two things a run does with it: train and predict."""
+"""RunConfig + Estimator, and the two things a run does with it: train and predict, each
+either kept (checkpoints, prediction files) or timed (--benchmark, --exec_mode benchmark)."""
 import contextlib
 import dataclasses
 import os
@@ -7,8 +8,10 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from utils import data_loader, distributed as dist_lib, outputs
+from utils import data_loader, distributed as dist_lib, outputs, precision
 from utils.errors import UserError
+from utils.hooks.executed_graph_hook import ExecutedGraphHook
+from utils.hooks.progress_hook import ProgressHook
 from utils.model_fn import build_model_fn
 from utils.tiling import extract_tiles, plan_tiles, stitch
 
@@ -31,11 +34,11 @@ def load_inputs(params, distributed):
     if distributed.is_chief:  # Only rank 0 uses --model_dir, and only rank 0 predicts.
         if os.path.exists(params.model_dir) and not os.path.isdir(params.model_dir):
             raise UserError(f'--model_dir={params.model_dir}: exists and is not a directory')
-        if params.exec_mode == 'predict':
+        if params.exec_mode == 'predict' and not params.benchmarks:
             _check_trained(params.model_dir)
-        if params.predicts:
+        if params.predicts and params.reads_data:
             test = data_loader.load_test_data(params.data_dir)
-    if params.trains:
+    if params.trains and params.reads_data:
         train = data_loader.load_training_data(params.data_dir)
         data_loader.check_trainable(train[0], params.input_size, params.batch_size,
                                     os.path.join(params.data_dir, data_loader.TRAIN_VOLUME))
@@ -48,46 +51,69 @@ def run(params, inputs, logger, distributed):
     Under Horovod every rank trains; rank 0 alone predicts, while the others are done when
     training is: prediction uses no collective op, so nothing waits on them.
     """
-    with _private_model_dir(params, distributed) as model_dir:
-        estimator = build_estimator(params, model_dir, logger, distributed)
-        if inputs.train is not None:
-            train(estimator, params, logger, distributed, *inputs.train)
-        if inputs.test is not None:
-            predict(estimator, params, logger, *inputs.test)
+    amp_dtype = _amp_dtype(params, logger)
+    with _estimator_dir(params, distributed) as model_dir:
+        estimator = build_estimator(params, model_dir, logger, distributed, amp_dtype)
+        if params.trains:
+            train(estimator, params, logger, distributed, inputs.train)
+        if params.predicts and distributed.is_chief:
+            if params.benchmarks:
+                benchmark_predict(estimator, params, logger, inputs.test)
+            else:
+                predict(estimator, params, logger, *inputs.test)
+
+
+def _amp_dtype(params, logger):
+    if not params.use_amp:
+        return None
+    dtype = precision.amp_dtype(_gpu_visible(), precision.cpu_flags())
+    if dtype is None:
+        logger.message(precision.UNAVAILABLE)
+    else:
+        precision.keep_in_float32(os.environ)
+        logger.message(f'--use_amp: {dtype} mixed precision')
+    return dtype
+
+
+def _gpu_visible():
+    return bool(tf.config.list_physical_devices('GPU'))
 
 
 @contextlib.contextmanager
-def _private_model_dir(params, distributed):
-    """model_dir for rank 0; a scratch directory, deleted afterwards, for every other rank.
+def _estimator_dir(params, distributed):
+    """The Estimator's model_dir: --model_dir for rank 0, else a scratch directory deleted
+    afterwards.
 
     Only rank 0 writes into --model_dir: concurrent writers would race on the checkpoint
-    files. The other ranks start from rank 0's weights through the broadcast.
+    files; the other ranks start from rank 0's weights through the broadcast. A benchmark
+    runs in scratch on every rank: it neither resumes from nor overwrites a checkpoint.
     """
-    if distributed.is_chief:
+    if distributed.is_chief and not params.benchmarks:
         yield params.model_dir
     else:
         with tempfile.TemporaryDirectory(prefix=f'unet_rank{distributed.rank}_') as scratch:
             yield scratch
 
 
-def build_estimator(params, model_dir, logger, distributed):
-    chief = distributed.is_chief
+def build_estimator(params, model_dir, logger, distributed, amp_dtype=None):
+    # Checkpoints and summaries are rank 0's alone, and no benchmark's; None switches them off.
+    keeps = distributed.is_chief and not params.benchmarks
     config = tf.estimator.RunConfig(
         model_dir=model_dir,
         tf_random_seed=params.seed,
-        # Checkpoints and summaries are rank 0's alone; None switches them off elsewhere.
-        save_summary_steps=params.log_every if chief else None,
-        save_checkpoints_secs=600 if chief else None,
-        session_config=session_config(distributed),
+        save_summary_steps=params.log_every if keeps else None,
+        save_checkpoints_secs=600 if keeps else None,
+        session_config=session_config(params, distributed, amp_dtype),
         log_step_count_steps=None)
     return tf.estimator.Estimator(
-        model_fn=build_model_fn(logger, distributed), config=config, params=params)
+        model_fn=build_model_fn(logger, distributed, amp_dtype), config=config, params=params)
 
 
-def session_config(distributed):
-    """Device settings: one GPU per process when GPUs are visible, else a fair share of cores."""
+def session_config(params, distributed, amp_dtype=None):
+    """Device, precision and compiler settings of every session the Estimator opens."""
     config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
-    if tf.config.list_physical_devices('GPU'):
+    if _gpu_visible():
+        # One GPU per process.
         config.gpu_options.allow_growth = True
         config.gpu_options.visible_device_list = str(distributed.local_rank)
     else:
@@ -96,10 +122,17 @@ def session_config(distributed):
         config.intra_op_parallelism_threads = max(1, cores // distributed.local_size)
         # The U-Net is one chain of large ops: parallelism inside ops is what pays.
         config.inter_op_parallelism_threads = 1
+    precision.enable_rewrite(config, amp_dtype)
+    if params.use_xla:
+        # On CPUs this clusters only with --tf_xla_cpu_global_jit in TF_XLA_FLAGS (main.py).
+        config.graph_options.optimizer_options.global_jit_level = (
+            tf.compat.v1.OptimizerOptions.ON_1)
     return config
 
 
-def train(estimator, params, logger, distributed, volume, classes):
+def train(estimator, params, logger, distributed, data):
+    """Trains to --max_steps on `data` ((volume, classes)), or on one synthetic batch when
+    `data` is None (--exec_mode benchmark)."""
     # Rank 0's checkpoint decides for every rank: a rank that skipped training while the
     # others waited for it in the broadcast would hang the job.
     start = dist_lib.from_chief(_checkpoint_step(estimator.model_dir), distributed)
@@ -109,10 +142,36 @@ def train(estimator, params, logger, distributed, volume, classes):
         return
     if start:
         logger.message(f'resuming from the checkpoint at step {start}')
-    input_fn = data_loader.train_input_fn(volume, classes, params.input_size, params.batch_size,
-                                          params.augment, params.seed, distributed.rank)
+    if data is None:
+        input_fn = data_loader.synthetic_train_input_fn(params.input_size, params.batch_size,
+                                                        params.seed + distributed.rank)
+    else:
+        input_fn = data_loader.train_input_fn(*data, params.input_size, params.batch_size,
+                                              params.augment, params.seed, distributed.rank)
     estimator.train(input_fn, max_steps=params.max_steps,
                     hooks=dist_lib.broadcast_hooks(distributed))
+
+
+def benchmark_predict(estimator, params, logger, data):
+    """Times --max_steps batches of inference, on the test volume's tiles cycled, or on random
+    tiles of --input_size when `data` is None (--exec_mode benchmark). Writes nothing."""
+    if data is None:
+        rng = np.random.default_rng(params.seed)
+        tiles = rng.integers(0, 256, (params.batch_size, params.input_size, params.input_size),
+                             dtype=np.uint8)
+    else:
+        volume, _ = data
+        plan = plan_tiles(*volume.shape[1:])
+        tiles = np.concatenate([extract_tiles(page, plan) for page in volume])
+        logger.message(f'timing inference of {volume.shape[1]}x{volume.shape[2]} slices as '
+                       f'{len(plan.offsets)} tile(s) of {plan.input_shape[0]}x'
+                       f'{plan.input_shape[1]} each')
+    hooks = [ProgressHook(logger, {}, None, params.batch_size, params.log_every,
+                          params.warmup_steps, params.max_steps, 'predict_summary'),
+             ExecutedGraphHook(logger, 'predict')]
+    input_fn = data_loader.predict_input_fn(tiles, params.batch_size, batches=params.max_steps)
+    for _ in estimator.predict(input_fn, hooks=hooks, yield_single_examples=False):
+        pass
 
 
 def predict(estimator, params, logger, volume, classes):
@@ -127,6 +186,7 @@ def predict(estimator, params, logger, volume, classes):
                    f'as {len(plan.offsets)} tile(s) of {plan.input_shape[0]}x'
                    f'{plan.input_shape[1]} each')
     predictions = estimator.predict(data_loader.predict_input_fn(tiles, params.batch_size),
+                                    hooks=[ExecutedGraphHook(logger, 'predict')],
                                     yield_single_examples=True)
     tile_probs = [p['probabilities'][..., data_loader.BACKGROUND] for p in predictions]
     per_slice = len(plan.offsets)

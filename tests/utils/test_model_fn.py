@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 from dllogger import Logger
+from utils import precision
 from utils.distributed import Distributed
 from utils.hooks.progress_hook import ProgressHook
 from utils.model_fn import LEARNING_RATE_NAME, base_learning_rate, build_model_fn
@@ -26,12 +27,12 @@ def _batch():
 class _Model:
     """One model_fn graph with its session, seeded so two instances start identical."""
 
-    def __init__(self, mode, params=PARAMS):
+    def __init__(self, mode, params=PARAMS, amp_dtype=None):
         self.graph = tf.Graph()
         with self.graph.as_default():
             tf.compat.v1.set_random_seed(0)
             images, labels = _batch()
-            self.spec = build_model_fn(Logger(), Distributed())(
+            self.spec = build_model_fn(Logger(), Distributed(), amp_dtype)(
                 tf.constant(images), None if mode == 'infer' else tf.constant(labels),
                 mode, params)
             self.session = tf.compat.v1.Session()
@@ -123,3 +124,17 @@ def test_lr_scaling_multiplies_by_the_number_of_processes(scaling, expected):
     params = dataclasses.replace(PARAMS, learning_rate=0.01, lr_scaling=scaling)
     assert base_learning_rate(params, Distributed(size=8)) == pytest.approx(expected)
     assert base_learning_rate(params, Distributed(size=1)) == pytest.approx(0.01)
+
+
+def test_float16_amp_adds_dynamic_loss_scaling():
+    # What --use_amp gives on a GPU; on this CPU the float16 rewrite has nothing to move, so
+    # this checks the optimizer side: a dynamic loss scale that training updates.
+    model = _Model(tf.estimator.ModeKeys.TRAIN, amp_dtype=precision.FLOAT16)
+    with model.graph.as_default():
+        scales = [v for v in tf.compat.v1.global_variables() if 'loss_scale' in v.name]
+    assert scales
+    losses = [model.run([model.spec.train_op, model.spec.loss])[1] for _ in range(3)]
+    assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]
+    plain = _Model(tf.estimator.ModeKeys.TRAIN, amp_dtype=precision.BFLOAT16)
+    with plain.graph.as_default():
+        assert not [v for v in tf.compat.v1.global_variables() if 'loss_scale' in v.name]

@@ -1,0 +1,139 @@
+"""--use_amp and --use_xla: what this machine gets, and proof from the executed graph."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import ROOT, SMALL_INPUT
+import main
+from utils import precision
+from utils.hooks.executed_graph_hook import RECORD
+from utils.params import Params
+from test_runner import read_log
+
+REWRITE_LISTS = ('TF_AUTO_MIXED_PRECISION_GRAPH_REWRITE_DENYLIST_ADD',
+                 'TF_AUTO_MIXED_PRECISION_GRAPH_REWRITE_INFERLIST_REMOVE')
+
+
+def test_cpu_flags_read_from_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / 'cpuinfo'
+    cpuinfo.write_text('processor\t: 0\nflags\t\t: fpu avx512f avx512_bf16 amx_tile\n'
+                       'processor\t: 1\nflags\t\t: fpu avx512f avx512_bf16 amx_tile\n')
+    assert precision.cpu_flags(str(cpuinfo)) == {'fpu', 'avx512f', 'avx512_bf16', 'amx_tile'}
+    assert precision.cpu_flags(str(tmp_path / 'missing')) == set()
+
+
+@pytest.mark.parametrize('gpu, flags, expected', [
+    (True, set(), precision.FLOAT16),
+    (True, {'avx512_bf16'}, precision.FLOAT16),
+    (False, {'avx512f', 'avx512_bf16'}, precision.BFLOAT16),
+    (False, {'amx_bf16', 'amx_tile'}, precision.BFLOAT16),
+    (False, {'avx512f', 'avx512bw', 'avx512_vnni'}, None),
+    (False, set(), None),
+])
+def test_amp_dtype_only_where_it_pays(gpu, flags, expected):
+    assert precision.amp_dtype(gpu, flags) == expected
+
+
+def test_keep_in_float32_extends_what_the_user_set():
+    environ = {REWRITE_LISTS[0]: 'Tanh'}
+    precision.keep_in_float32(environ)
+    precision.keep_in_float32(environ)  # idempotent
+    assert environ == {REWRITE_LISTS[0]: 'Tanh,Softmax', REWRITE_LISTS[1]: 'Softmax'}
+
+
+def test_rewrite_and_loss_scaling_per_dtype():
+    from tensorflow.core.protobuf import rewriter_config_pb2
+    on = rewriter_config_pb2.RewriterConfig.ON
+    for dtype, field in ((precision.FLOAT16, 'auto_mixed_precision'),
+                         (precision.BFLOAT16, 'auto_mixed_precision_onednn_bfloat16')):
+        config = tf.compat.v1.ConfigProto()
+        precision.enable_rewrite(config, dtype)
+        assert getattr(config.graph_options.rewrite_options, field) == on
+    untouched = tf.compat.v1.ConfigProto()
+    precision.enable_rewrite(untouched, None)
+    assert untouched == tf.compat.v1.ConfigProto()
+
+    optimizer = tf.compat.v1.train.AdamOptimizer(1e-3)
+    assert isinstance(precision.loss_scaled(optimizer, precision.FLOAT16),
+                      tf.compat.v1.mixed_precision.MixedPrecisionLossScaleOptimizer)
+    assert precision.loss_scaled(optimizer, precision.BFLOAT16) is optimizer
+    assert precision.loss_scaled(optimizer, None) is optimizer
+
+
+def _benchmark(model_dir, *flags):
+    """Two training steps and two inference batches of the real model, on synthetic tensors."""
+    argv = ['--exec_mode', 'benchmark', '--model_dir', str(model_dir),
+            '--input_size', str(SMALL_INPUT), '--max_steps', '2', '--warmup_steps', '1',
+            *flags]
+    assert main.main(argv) == 0
+    records = read_log(model_dir)
+    graphs = {r['data']['mode']: r['data'] for r in records if r.get('step') == RECORD}
+    texts = [r['text'] for r in records if 'text' in r]
+    return graphs, texts
+
+
+@pytest.fixture()
+def rewrite_lists(monkeypatch):
+    """Restores the rewrite's list variables, which --use_amp sets in this process."""
+    for variable in REWRITE_LISTS:
+        monkeypatch.setenv(variable, '')
+
+
+def test_amp_runs_convolutions_in_bfloat16_and_softmax_in_float32(tmp_path, monkeypatch,
+                                                                  rewrite_lists):
+    # This CPU emulates bfloat16, so --use_amp would fall back; pretend it is native.
+    monkeypatch.setattr(precision, 'cpu_flags', lambda: {'avx512_bf16'})
+    graphs, texts = _benchmark(tmp_path, '--use_amp')
+    assert '--use_amp: bfloat16 mixed precision' in texts
+    for mode, convolutions in (('train', 68), ('predict', 23)):
+        assert graphs[mode]['convolution'] == {'bfloat16': convolutions}, mode
+        assert set(graphs[mode]['softmax']) == {'float32'}, mode
+
+
+def test_without_amp_everything_is_float32(tmp_path):
+    graphs, _ = _benchmark(tmp_path)
+    assert graphs['train']['convolution'] == {'float32': 68}
+    assert graphs['predict']['convolution'] == {'float32': 23}
+    assert graphs['train']['xla_clusters'] == 0
+
+
+def test_amp_without_native_bfloat16_warns_and_stays_float32(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(precision, 'cpu_flags', lambda: {'avx512f'})
+    graphs, texts = _benchmark(tmp_path, '--use_amp')
+    assert precision.UNAVAILABLE in texts
+    assert precision.UNAVAILABLE in capsys.readouterr().out
+    assert graphs['train']['convolution'] == {'float32': 68}
+
+
+def test_configure_runtime_sets_the_container_switch_and_cpu_jit(monkeypatch):
+    for variable in ('TF_ENABLE_AUTO_MIXED_PRECISION', 'TF_XLA_FLAGS'):
+        monkeypatch.setenv(variable, 'placeholder')
+        monkeypatch.delenv(variable)
+    main.configure_runtime(Params(use_amp=True, use_xla=True, exec_mode='benchmark'))
+    assert os.environ['TF_ENABLE_AUTO_MIXED_PRECISION'] == '1'
+    assert os.environ['TF_XLA_FLAGS'] == '--tf_xla_cpu_global_jit'
+    monkeypatch.setenv('TF_XLA_FLAGS', '--tf_xla_auto_jit=2')
+    main.configure_runtime(Params(use_xla=True, exec_mode='benchmark'))
+    assert os.environ['TF_XLA_FLAGS'] == '--tf_xla_auto_jit=2 --tf_xla_cpu_global_jit'
+
+
+def test_xla_compiles_clusters_and_trains(tmp_path):
+    # A subprocess: TensorFlow reads TF_XLA_FLAGS once per process, and earlier tests in
+    # this one have already run sessions.
+    argv = [sys.executable, 'main.py', '--exec_mode', 'benchmark', '--model_dir', str(tmp_path),
+            '--input_size', str(SMALL_INPUT), '--max_steps', '2', '--warmup_steps', '1',
+            '--log_every', '1', '--use_xla']
+    environ = {k: v for k, v in os.environ.items() if k != 'TF_XLA_FLAGS'}
+    result = subprocess.run(argv, cwd=ROOT, env=environ, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    records = read_log(tmp_path)
+    graphs = {r['data']['mode']: r['data'] for r in records if r.get('step') == RECORD}
+    assert graphs['train']['xla_clusters'] > 0 and graphs['predict']['xla_clusters'] > 0
+    losses = [r['data']['loss'] for r in records
+              if isinstance(r.get('step'), int) and 'loss' in r['data']]
+    assert len(losses) == 2 and all(np.isfinite(losses))
