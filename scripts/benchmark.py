@@ -3,16 +3,17 @@
     python scripts/benchmark.py [--data_dir DIR] [--output results/benchmark.json]
 
 One run measures, each in its own `main.py` process, as a user would run it:
-- the matmul peak in float32 and bfloat16 (scripts/matmul_peak.py);
 - for batch sizes {1, 2, 4} x {FP32, AMP}: training and inference of 572x572 tiles on
   synthetic tensors (`--exec_mode benchmark`, pure compute): img/s, latency mean / p90 / p95 /
-  p99 per batch, and the FLOP rate as a fraction of the peak of the type the convolutions
-  really ran in (from the run's 'executed_graph' record);
-- training at batch 1 on ISBI-format data with augmentation (`--exec_mode train --benchmark
-  --augment`), as a fraction of the synthetic-input rate: the input pipeline's cost;
-- inference of whole slices as the product tiles them (`--exec_mode predict --benchmark`),
-  against four 572x572 tiles;
-- with jemalloc installed, batch-1 FP32 again without it: what the allocator is worth.
+  p99 per batch, and the FLOP rate as a fraction of the matmul peak (scripts/matmul_peak.py)
+  of the type the convolutions really ran in (the run's 'executed_graph' record). The peak is
+  measured again before every such run: shared machines drift by tens of percent in minutes.
+  Where --use_amp falls back to float32, one AMP run shows it and the rest are skipped;
+- right after the first of those runs, so under the same conditions: training on ISBI-format
+  data with augmentation (`--exec_mode train --benchmark --augment`) as a fraction of the
+  synthetic-input rate, i.e. the input pipeline's cost; inference of whole slices as the
+  product tiles them (`--exec_mode predict --benchmark`) against four 572x572 tiles; and,
+  with jemalloc installed, the same run without it: what the allocator is worth.
 
 It prints a Markdown table and writes every measured record as JSON. Shared machines are
 noisy: compare figures of one run, not across runs.
@@ -44,7 +45,7 @@ def parse_args(argv):
     parser.add_argument('--output', default=os.path.join('results', 'benchmark.json'))
     parser.add_argument('--batch_sizes', default='1,2,4')
     parser.add_argument('--precisions', default='fp32,amp')
-    parser.add_argument('--steps', type=int, default=8, help='measured steps per run')
+    parser.add_argument('--steps', type=int, default=6, help='measured steps per run')
     parser.add_argument('--warmup_steps', type=int, default=2)
     parser.add_argument('--jemalloc', choices=('auto', 'off'), default='auto',
                         help=f'auto: preload {JEMALLOC} when the system has it')
@@ -80,7 +81,8 @@ class Runner:
         return env
 
     def peak(self):
-        result = self._run([os.path.join(ROOT, 'scripts', 'matmul_peak.py')], True)
+        result = self._run([os.path.join(ROOT, 'scripts', 'matmul_peak.py'), '--repeats', '3'],
+                           True)
         return json.loads(result.stdout.strip().splitlines()[-1])
 
     def main(self, flags, preload=True):
@@ -178,60 +180,55 @@ def main(argv=None):
     report = {'machine': machine(), 'jemalloc_preloaded': bool(preload),
               'flop_per_image': {'train': training_flops(INPUT_TILE),
                                  'inference': forward_flops(INPUT_TILE)},
-              'command': ' '.join([os.path.relpath(__file__, ROOT)] + (argv or sys.argv[1:]))}
+              'command': ' '.join([os.path.relpath(__file__, ROOT)] + (argv or sys.argv[1:])),
+              'peaks': [], 'rows': []}
     with tempfile.TemporaryDirectory(prefix='unet_benchmark_') as scratch:
         runner = Runner(scratch, preload)
         data_dir = args.data_dir or _generate_data(scratch)
         report['data_dir'] = args.data_dir or 'generated: 30 train + 8 test slices, 512x512'
-        peaks = runner.peak()
-        report['peak_gflop_per_sec'] = peaks
 
-        rows = []
-        synthetic_b1 = {}
+        def compute_only(batch, precision):
+            """One --exec_mode benchmark run; its rows use the peak measured just before it,
+            so that the fraction is robust to a shared machine's slow drift."""
+            peaks = runner.peak()
+            report['peaks'].append(peaks)
+            records = runner.main(['--exec_mode', 'benchmark', '--batch_size', str(batch),
+                                   *measure, *PRECISIONS[precision]])
+            for mode, flops in (('train', training_flops), ('predict', forward_flops)):
+                report['rows'].append(row(
+                    'inference' if mode == 'predict' else mode, batch, precision,
+                    records[f'{mode}_summary'], records[f'{mode}_graph'], flops(INPUT_TILE),
+                    peaks))
+            return records
+
+        first = args.batch_sizes[0]
+        reference = compute_only(first, args.precisions[0])
+        # The comparisons below run right after `reference`, so that they share its conditions.
+        report['whole_slice_inference'] = _whole_slice(runner, reference, data_dir, measure)
+        report['input_pipeline'] = _input_pipeline(runner, reference, data_dir, measure,
+                                                   args.precisions[0], first)
+        if preload:
+            plain = runner.main(['--exec_mode', 'benchmark', '--batch_size', str(first),
+                                 *measure, *PRECISIONS[args.precisions[0]]], preload=False)
+            report['jemalloc_speedup'] = {
+                mode: reference[f'{key}_summary']['images_per_sec'] /
+                plain[f'{key}_summary']['images_per_sec']
+                for mode, key in (('train', 'train'), ('inference', 'predict'))}
+
+        amp_falls_back = False
         for batch in args.batch_sizes:
             for precision in args.precisions:
-                records = runner.main(['--exec_mode', 'benchmark', '--batch_size', str(batch),
-                                       *measure, *PRECISIONS[precision]])
-                rows.append(row('train', batch, precision, records['train_summary'],
-                                records['train_graph'], training_flops(INPUT_TILE), peaks))
-                rows.append(row('inference', batch, precision, records['predict_summary'],
-                                records['predict_graph'], forward_flops(INPUT_TILE), peaks))
-                if batch == 1:
-                    synthetic_b1[precision] = records
-        rows.sort(key=lambda r: (r['mode'] != 'train', r['batch_size'], r['precision']))
-        report['rows'] = rows
-
-        if 1 in args.batch_sizes:
-            report['input_pipeline'] = {}
-            for precision in args.precisions:
-                real = runner.main(['--exec_mode', 'train', '--benchmark', '--augment',
-                                    '--data_dir', data_dir, *measure, *PRECISIONS[precision]])
-                synthetic = synthetic_b1[precision]['train_summary']['images_per_sec']
-                report['input_pipeline'][precision] = {
-                    'augmented_images_per_sec': real['train_summary']['images_per_sec'],
-                    'synthetic_images_per_sec': synthetic,
-                    'ratio': real['train_summary']['images_per_sec'] / synthetic}
-
-            whole = runner.main(['--exec_mode', 'predict', '--benchmark', '--data_dir', data_dir,
-                                 *measure])
-            tile_ms = synthetic_b1.get('fp32', next(iter(synthetic_b1.values())))[
-                'predict_summary']['latency_mean_ms']
-            slice_ms = whole['predict_summary']['latency_mean_ms']
-            report['whole_slice_inference'] = {
-                'how': next(m for m in whole['messages'] if m.startswith('timing inference')),
-                'slice_latency_mean_ms': slice_ms,
-                'four_572_tiles_ms': 4 * tile_ms,
-                'speedup': 4 * tile_ms / slice_ms}
-
-            if preload:
-                plain = runner.main(['--exec_mode', 'benchmark', '--batch_size', '1', *measure],
-                                    preload=False)
-                jemalloc = synthetic_b1.get('fp32')
-                if jemalloc:
-                    report['jemalloc'] = {
-                        mode: jemalloc[key]['images_per_sec'] / plain[key]['images_per_sec']
-                        for mode, key in (('train', 'train_summary'),
-                                          ('inference', 'predict_summary'))}
+                if (batch, precision) == (first, args.precisions[0]):
+                    continue
+                if precision == 'amp' and amp_falls_back:
+                    continue
+                records = compute_only(batch, precision)
+                if precision == 'amp' and conv_dtype(records['train_graph']) == 'float32':
+                    # --use_amp warned and ran float32: more AMP rows would repeat FP32's.
+                    amp_falls_back = True
+                    report['amp_fallback'] = next(
+                        m for m in records['messages'] if m.startswith('warning: --use_amp'))
+    report['rows'].sort(key=lambda r: (r['mode'] != 'train', r['batch_size'], r['precision']))
 
     _print(report)
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
@@ -239,6 +236,29 @@ def main(argv=None):
         json.dump(report, out, indent=2)
     print(f'\nwrote {args.output}')
     return 0
+
+
+def _whole_slice(runner, reference, data_dir, measure):
+    """Inference of the test slices as the product tiles them, against four 572x572 tiles."""
+    whole = runner.main(['--exec_mode', 'predict', '--benchmark', '--batch_size', '1',
+                         '--data_dir', data_dir, *measure])
+    batch = reference['params']['batch_size']
+    tile_ms = reference['predict_summary']['latency_mean_ms'] / batch
+    slice_ms = whole['predict_summary']['latency_mean_ms']
+    return {'how': next(m for m in whole['messages'] if m.startswith('timing inference')),
+            'slice_latency_mean_ms': slice_ms, 'four_572_tiles_ms': 4 * tile_ms,
+            'speedup': 4 * tile_ms / slice_ms}
+
+
+def _input_pipeline(runner, reference, data_dir, measure, precision, batch):
+    """Training on augmented ISBI-format data as a fraction of training on synthetic tensors."""
+    real = runner.main(['--exec_mode', 'train', '--benchmark', '--augment', '--batch_size',
+                        str(batch), '--data_dir', data_dir, *measure, *PRECISIONS[precision]])
+    augmented = real['train_summary']['images_per_sec']
+    synthetic = reference['train_summary']['images_per_sec']
+    return {'precision': precision, 'batch_size': batch,
+            'augmented_images_per_sec': augmented, 'synthetic_images_per_sec': synthetic,
+            'ratio': augmented / synthetic}
 
 
 def _generate_data(scratch):
@@ -250,28 +270,32 @@ def _generate_data(scratch):
 
 def _print(report):
     m = report['machine']
-    peaks = report['peak_gflop_per_sec']
+    fp32 = [p['float32'] for p in report['peaks']]
+    bf16 = [p['bfloat16'] for p in report['peaks']]
     print(f"{m['date']}, {m['cpu']}, {m['cores']} cores ({', '.join(m['cpu_flags'])}), "
           f"TensorFlow {m['tensorflow']}, jemalloc "
           f"{'preloaded' if report['jemalloc_preloaded'] else 'not preloaded'}")
-    print(f"matmul peak: float32 {peaks['float32']:.1f} GFLOP/s, bfloat16 "
-          f"{peaks['bfloat16']:.1f} GFLOP/s; U-Net at {INPUT_TILE}x{INPUT_TILE}: "
-          f"{report['flop_per_image']['inference'] / 1e9:.1f} GFLOP inference, "
-          f"{report['flop_per_image']['train'] / 1e9:.1f} GFLOP training per image\n")
+    print(f"matmul peak, measured before each row pair: float32 {min(fp32):.0f}-{max(fp32):.0f} "
+          f"GFLOP/s, bfloat16 {min(bf16):.0f}-{max(bf16):.0f} GFLOP/s; U-Net at "
+          f"{INPUT_TILE}x{INPUT_TILE}: {report['flop_per_image']['inference'] / 1e9:.1f} GFLOP "
+          f"inference, {report['flop_per_image']['train'] / 1e9:.1f} GFLOP training per image\n")
     print(markdown(report['rows']))
-    for precision, pipeline in report.get('input_pipeline', {}).items():
-        print(f"\ninput pipeline ({precision.upper()}, batch 1): augmented ISBI-format data "
-              f"{pipeline['augmented_images_per_sec']:.3f} img/s = "
-              f"{100 * pipeline['ratio']:.1f}% of synthetic input")
-    if 'whole_slice_inference' in report:
-        whole = report['whole_slice_inference']
-        print(f"whole-slice inference ({whole['how']}): {whole['slice_latency_mean_ms']:.0f} "
-              f"ms per slice vs {whole['four_572_tiles_ms']:.0f} ms for four "
-              f"{INPUT_TILE}x{INPUT_TILE} tiles: {whole['speedup']:.2f}x faster")
-    if 'jemalloc' in report:
-        print(f"jemalloc vs the default allocator (FP32, batch 1): training "
-              f"{report['jemalloc']['train']:.3f}x, inference "
-              f"{report['jemalloc']['inference']:.3f}x")
+    print()
+    if 'amp_fallback' in report:
+        print(f"AMP: {report['amp_fallback']}; AMP rows after the first were skipped")
+    pipeline = report['input_pipeline']
+    print(f"input pipeline ({pipeline['precision'].upper()}, batch {pipeline['batch_size']}): "
+          f"augmented ISBI-format data {pipeline['augmented_images_per_sec']:.3f} img/s = "
+          f"{100 * pipeline['ratio']:.1f}% of synthetic input "
+          f"({pipeline['synthetic_images_per_sec']:.3f} img/s)")
+    whole = report['whole_slice_inference']
+    print(f"whole-slice inference ({whole['how']}): {whole['slice_latency_mean_ms']:.0f} "
+          f"ms per slice vs {whole['four_572_tiles_ms']:.0f} ms for four "
+          f"{INPUT_TILE}x{INPUT_TILE} tiles: {whole['speedup']:.2f}x faster")
+    if 'jemalloc_speedup' in report:
+        print(f"jemalloc vs the default allocator (first row pair): training "
+              f"{report['jemalloc_speedup']['train']:.3f}x, inference "
+              f"{report['jemalloc_speedup']['inference']:.3f}x")
 
 
 if __name__ == '__main__':
