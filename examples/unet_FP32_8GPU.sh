@@ -3,10 +3,9 @@
 # augmentation at the given batch size per GPU, then prediction by rank 0.
 # Usage: bash examples/unet_FP32_8GPU.sh <path to main.py> <path to dataset> <path to results> [batch size]
 set -euo pipefail
-if [ $# -lt 3 ]; then
-  echo "usage: $0 <path to main.py> <path to dataset> <path to results> [batch size]" >&2
-  exit 2
-fi
-horovodrun -np 8 -H localhost:8 python "$1" --exec_mode train_and_predict \
-  --data_dir "$2" --model_dir "$3" --batch_size "${4:-1}" \
+source "$(dirname "$0")/common.sh"
+check_usage $#
+use_jemalloc
+horovodrun -np 8 -H localhost:8 python "$1" \
+  --exec_mode train_and_predict --data_dir "$2" --model_dir "$3" --batch_size "${4:-1}" \
   --max_steps 40000 --log_every 100 --warmup_steps 200 --augment

@@ -3,8 +3,7 @@
 # results directory, writing pred/test-probs.tif, pred/test-masks.tif and PNG overlays.
 # Usage: bash examples/unet_INFER_FP32.sh <path to main.py> <path to dataset> <path to results> [batch size]
 set -euo pipefail
-if [ $# -lt 3 ]; then
-  echo "usage: $0 <path to main.py> <path to dataset> <path to results> [batch size]" >&2
-  exit 2
-fi
+source "$(dirname "$0")/common.sh"
+check_usage $#
+use_jemalloc
 python "$1" --exec_mode predict --data_dir "$2" --model_dir "$3" --batch_size "${4:-1}"
