@@ -5,6 +5,10 @@
 #       --data_dir /data --model_dir /results
 FROM nvcr.io/nvidia/tensorflow:24.02-tf2-py3
 
+# jemalloc for the launch scripts in examples/, which preload it when it is installed.
+RUN apt-get update && apt-get install -y --no-install-recommends libjemalloc2 \
+ && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /workspace/unet
 COPY requirements.txt .
 # TensorFlow, NumPy and Horovod come with the container (built for its CUDA); the rest as pinned.

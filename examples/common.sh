@@ -10,10 +10,11 @@ check_usage() {
 }
 
 # Preloads jemalloc when the system has it (Debian/Ubuntu: apt install libjemalloc2); it is
-# never required. A LD_PRELOAD the user set is kept. The README's performance section gives
-# what it was worth on the benchmark machine.
+# never required, and USE_JEMALLOC=0 switches it off. A LD_PRELOAD the user set is kept. The
+# README's performance section gives what it was worth on the benchmark machine.
 use_jemalloc() {
   local ldconfig lib
+  [ "${USE_JEMALLOC:-1}" != 0 ] || return 0
   ldconfig=$(command -v ldconfig || echo /sbin/ldconfig)
   [ -x "$ldconfig" ] || return 0
   # awk reads to the end: an early exit would kill ldconfig with SIGPIPE, fatal under pipefail.

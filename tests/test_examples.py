@@ -26,7 +26,7 @@ RECORDER = '''#!/bin/sh
 '''
 
 
-def _launch(tmp_path, script, *args):
+def _launch(tmp_path, script, *args, **environ):
     bin_dir = tmp_path / 'bin'
     bin_dir.mkdir(exist_ok=True)
     for name in ('python', 'horovodrun'):
@@ -34,7 +34,7 @@ def _launch(tmp_path, script, *args):
         (bin_dir / name).chmod(0o755)
     record = tmp_path / 'record'
     env = {k: v for k, v in os.environ.items() if k != 'LD_PRELOAD'}
-    env.update(PATH=f'{bin_dir}:{env["PATH"]}', RECORD=str(record))
+    env.update(PATH=f'{bin_dir}:{env["PATH"]}', RECORD=str(record), **environ)
     result = subprocess.run(['bash', os.path.join(EXAMPLES, script), *args], env=env,
                             capture_output=True, text=True, timeout=30)
     lines = record.read_text().splitlines() if record.exists() else []
@@ -76,3 +76,10 @@ def test_missing_arguments_print_the_usage(tmp_path):
     result, lines = _launch(tmp_path, 'unet_FP32_1GPU.sh', 'main.py', 'data')
     assert result.returncode == 2 and not lines
     assert 'usage: bash ' in result.stderr and '<path to results> [batch size]' in result.stderr
+
+
+def test_use_jemalloc_0_switches_the_preload_off(tmp_path):
+    result, lines = _launch(tmp_path, 'unet_FP32_1GPU.sh', 'main.py', 'data', 'results',
+                            USE_JEMALLOC='0')
+    assert result.returncode == 0, result.stderr
+    assert lines[0] == 'LD_PRELOAD='
