@@ -31,7 +31,6 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from model.flops import forward_flops, training_flops  # noqa: E402
 from model.sizes import INPUT_TILE  # noqa: E402
 
 PRECISIONS = {'fp32': [], 'amp': ['--use_amp']}
@@ -150,17 +149,15 @@ def markdown(rows):
 
 
 def machine():
-    flags = set()
+    from utils import precision
     model = platform.processor()
     try:
-        with open('/proc/cpuinfo') as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith('model name'):
-                    model = line.partition(':')[2].strip()
-                elif line.startswith('flags'):
-                    flags = set(line.partition(':')[2].split())
+        with open(precision.CPUINFO) as cpuinfo:
+            model = next((line.partition(':')[2].strip() for line in cpuinfo
+                          if line.startswith('model name')), model)
     except OSError:
         pass
+    flags = precision.cpu_flags()  # what --use_amp decides by
     import importlib.metadata
     return {
         'date': datetime.date.today().isoformat(),
@@ -174,6 +171,8 @@ def machine():
 
 def main(argv=None):
     args = parse_args(argv)
+    # Imports TensorFlow (through model.unet): not before the flags are known to be valid.
+    from model.flops import forward_flops, training_flops
     preload = ctypes.util.find_library('jemalloc') and JEMALLOC if args.jemalloc == 'auto' else None
     measure = ['--max_steps', str(args.warmup_steps + args.steps),
                '--warmup_steps', str(args.warmup_steps), '--log_every', '1000000']
