@@ -2,13 +2,15 @@
 
     python main.py --exec_mode train_and_predict --data_dir ./data --model_dir ./results
 
-TensorFlow is imported only once the flags are known to be valid, so --help and flag errors
-are instant.
+TensorFlow is imported only once the flags and the data files are known to be valid, so
+--help, flag errors and bad data files are reported at once.
 """
 import argparse
 import dataclasses
+import importlib
 import os
 import sys
+import tempfile
 
 from utils.errors import UserError
 from utils.params import DEFAULTS, EXEC_MODES, LR_SCALINGS, OPTIMIZERS, Params
@@ -120,6 +122,16 @@ def main(argv=None):
         return 2
 
     configure_runtime(params)
+    from utils import dataset
+    try:
+        # Before TensorFlow starts: a bad file is reported in a second.
+        inputs = dataset.load_inputs(params)
+    except UserError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+
+    tf = import_tensorflow()
+    tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
     from utils import distributed as dist_lib
     try:
         distributed, notice = dist_lib.init(os.environ)
@@ -127,13 +139,11 @@ def main(argv=None):
         print(f'error: {err}', file=sys.stderr)
         return 2
 
-    import tensorflow as tf
-    tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
     from utils import runner
     logger = None
     try:
-        # Inputs are checked before the logger creates anything in model_dir.
-        inputs = runner.load_inputs(params, distributed)
+        # Checked before the logger creates anything in model_dir.
+        runner.check_model_dir(params, distributed)
         logger = build_logger(params, distributed)
         if notice:
             logger.message(notice)
@@ -146,6 +156,39 @@ def main(argv=None):
         if logger is not None:
             logger.close()
     return 0
+
+
+_TF_START_UP_NOISE = ('Unable to register cuDNN factory', 'Unable to register cuFFT factory',
+                      'Unable to register cuBLAS factory')
+
+
+def import_tensorflow():
+    """Imports TensorFlow without the three error lines TF 2.15 prints at every start.
+
+    They say CUDA plugin factories were registered twice, also on machines without a GPU,
+    and are harmless (tensorflow/tensorflow#62075), but they would stand above every
+    message of ours. TensorFlow's C++ code writes them to file descriptor 2, so it is
+    captured while TensorFlow and Horovod load; every other line is passed on.
+    """
+    sys.stderr.flush()
+    saved_stderr = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow as tf
+            try:
+                importlib.import_module('horovod.tensorflow')  # It loads TensorFlow's plugins.
+            except ImportError:
+                pass
+        finally:
+            os.dup2(saved_stderr, 2)
+            os.close(saved_stderr)
+            captured.seek(0)
+            for line in captured.read().decode(errors='replace').splitlines(keepends=True):
+                if not any(noise in line for noise in _TF_START_UP_NOISE):
+                    sys.stderr.write(line)
+            sys.stderr.flush()
+    return tf
 
 
 if __name__ == '__main__':

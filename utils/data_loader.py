@@ -1,105 +1,15 @@
-"""From the ISBI files on disk to tf.data pipelines: loading, checking, input_fn factories.
+"""From checked arrays (utils.dataset) to tf.data pipelines: the input_fn factories.
 
 Training samples follow the paper's overlap-tile strategy at full resolution: a random
 `input_size` window of the mirror-padded slice, paired with the label window under its
 valid output. Prediction feeds the tiles of utils.tiling, one slice after another.
 """
-import os
-
 import numpy as np
 import tensorflow as tf
 
 from model.sizes import BORDER, output_size
 from utils import augmentation
-from utils.errors import DatasetError
-from utils.tiff_io import read_stack
 from utils.tiling import mirror_pad
-
-TRAIN_VOLUME = 'train-volume.tif'
-TRAIN_LABELS = 'train-labels.tif'
-TEST_VOLUME = 'test-volume.tif'
-TEST_LABELS = 'test-labels.tif'
-"""Not part of the challenge (its test labels were never published); the synthetic set has it."""
-
-MEMBRANE = 0
-BACKGROUND = 1
-"""Class indices: the ISBI label value divided by 255, so softmax[..., 1] is P(non-membrane)."""
-
-
-def _check_dir(data_dir):
-    if not os.path.isdir(data_dir):
-        raise DatasetError(f'{data_dir}: data directory not found (run download_dataset.py, '
-                           'or python -m utils.synthetic for a synthetic set)')
-
-
-def labels_to_classes(labels, path):
-    """Maps a label stack to class indices: 0 stays membrane, the one other value is background.
-
-    Raises:
-        DatasetError: when the labels hold more than two values, or two without a 0.
-    """
-    values = np.unique(labels)
-    others = values[values != 0]
-    if len(others) > 1 or len(values) > 2:
-        shown = ', '.join(str(v) for v in values[:6]) + (', ...' if len(values) > 6 else '')
-        raise DatasetError(f'{path}: labels must have two classes, 0 = membrane and one other '
-                           f'value = background; found values {shown}')
-    return (labels != 0).astype(np.uint8)
-
-
-def load_training_data(data_dir):
-    """Reads and checks the training volume and labels.
-
-    Returns:
-        (volume, classes): uint8 `[pages, H, W]` each; classes in {MEMBRANE, BACKGROUND}.
-
-    Raises:
-        DatasetError: a missing or bad file, or volume and labels that do not match.
-    """
-    _check_dir(data_dir)
-    volume_path = os.path.join(data_dir, TRAIN_VOLUME)
-    volume = read_stack(volume_path)
-    return volume, _read_classes(os.path.join(data_dir, TRAIN_LABELS), volume, volume_path)
-
-
-def load_test_data(data_dir):
-    """Reads the test volume, and its labels when the directory has them.
-
-    Returns:
-        (volume, classes or None): uint8 `[pages, H, W]`.
-    """
-    _check_dir(data_dir)
-    volume_path = os.path.join(data_dir, TEST_VOLUME)
-    volume = read_stack(volume_path)
-    labels_path = os.path.join(data_dir, TEST_LABELS)
-    if not os.path.exists(labels_path):
-        return volume, None
-    return volume, _read_classes(labels_path, volume, volume_path)
-
-
-def _read_classes(labels_path, volume, volume_path):
-    """Reads the labels of `volume` as classes, checking that their pages match."""
-    labels = read_stack(labels_path)
-    if labels.shape != volume.shape:
-        raise DatasetError(f'{labels_path}: {_describe(labels)} do not match {volume_path}: '
-                           f'{_describe(volume)}')
-    return labels_to_classes(labels, labels_path)
-
-
-def _describe(stack):
-    return f'{stack.shape[0]} pages of {stack.shape[1]}x{stack.shape[2]}'
-
-
-def check_trainable(volume, input_size, batch_size, path):
-    """Raises DatasetError when slices are smaller than the output window or the batch."""
-    out = output_size(input_size)
-    if min(volume.shape[1:]) < out:
-        raise DatasetError(f'{path}: pages of {volume.shape[1]}x{volume.shape[2]} are smaller '
-                           f'than the {out}x{out} output window of --input_size={input_size}; '
-                           'choose a smaller --input_size')
-    if batch_size > volume.shape[0]:
-        raise DatasetError(f'{path}: --batch_size={batch_size} is larger than the '
-                           f'{volume.shape[0]} training slices')
 
 
 def normalize(pixels):

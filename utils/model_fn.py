@@ -4,7 +4,7 @@ import tensorflow as tf
 from model.unet import unet
 from utils import distributed as dist_lib
 from utils import losses, precision
-from utils.data_loader import BACKGROUND
+from utils.dataset import BACKGROUND
 from utils.hooks.consistency_hook import ConsistencyHook
 from utils.hooks.executed_graph_hook import ExecutedGraphHook
 from utils.hooks.progress_hook import ProgressHook

@@ -5,7 +5,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from utils.data_loader import MEMBRANE
+from utils.dataset import MEMBRANE
 from utils.losses import hard_dice
 from utils.tiff_io import write_atomically, write_stack
 

@@ -1,55 +1,59 @@
 """RunConfig + Estimator, and the two things a run does with it: train and predict, each
 either kept (checkpoints, prediction files) or timed (--benchmark, --exec_mode benchmark)."""
 import contextlib
-import dataclasses
 import os
 import tempfile
 
 import numpy as np
 import tensorflow as tf
 
-from utils import data_loader, distributed as dist_lib, outputs, precision
-from utils.errors import UserError
+import dllogger
+from model.sizes import output_size
+from utils import checkpoints, data_loader, distributed as dist_lib, outputs, precision
+from utils.dataset import BACKGROUND
 from utils.hooks.executed_graph_hook import ExecutedGraphHook
 from utils.hooks.progress_hook import ProgressHook
 from utils.model_fn import build_model_fn
 from utils.tiling import extract_tiles, plan_tiles, stitch
 
 
-@dataclasses.dataclass(frozen=True)
-class Inputs:
-    """The checked data of a run: (volume, classes) pairs, None where the mode needs none."""
-    train: tuple = None
-    test: tuple = None
-
-
-def load_inputs(params, distributed):
-    """Loads and checks everything this process will read, before anything is built or
-    written, so that bad input fails in seconds rather than after a training run.
+def check_model_dir(params, distributed):
+    """Checks --model_dir before anything is built or written in it: writable, holding a
+    checkpoint when predicting alone, and no checkpoint of another network or optimizer.
 
     Raises:
-        UserError: a bad flag value, data file or model_dir, named in the message.
+        UserError: naming --model_dir and the problem.
     """
-    train = test = None
-    if distributed.is_chief:  # Only rank 0 uses --model_dir, and only rank 0 predicts.
-        if os.path.exists(params.model_dir) and not os.path.isdir(params.model_dir):
-            raise UserError(f'--model_dir={params.model_dir}: exists and is not a directory')
-        if params.exec_mode == 'predict' and not params.benchmarks:
-            _check_trained(params.model_dir)
-        if params.predicts and params.reads_data:
-            test = data_loader.load_test_data(params.data_dir)
-    if params.trains and params.reads_data:
-        train = data_loader.load_training_data(params.data_dir)
-        data_loader.check_trainable(train[0], params.input_size, params.batch_size,
-                                    os.path.join(params.data_dir, data_loader.TRAIN_VOLUME))
-    return Inputs(train, test)
+    if not distributed.is_chief:  # Only rank 0 uses --model_dir.
+        return
+    checkpoints.check_writable(params.model_dir)
+    if params.benchmarks:  # A benchmark neither reads nor writes a checkpoint.
+        return
+    if params.exec_mode == 'predict':
+        checkpoints.check_trained(params.model_dir)
+    checkpoints.check_checkpoint(params.model_dir, _graph_variables(params))
+
+
+def _graph_variables(params):
+    """{name: shape} of the variables this run's graph restores from a checkpoint."""
+    mode = tf.estimator.ModeKeys.TRAIN if params.trains else tf.estimator.ModeKeys.PREDICT
+    model_fn = build_model_fn(dllogger.Logger(), dist_lib.Distributed(), _resolve_amp(params))
+    out = output_size(params.input_size)
+
+    def build():
+        features = tf.compat.v1.placeholder(
+            tf.float32, [None, params.input_size, params.input_size, 1])
+        labels = tf.compat.v1.placeholder(tf.int32, [None, out, out])
+        model_fn(features, labels, mode, params)
+    return checkpoints.graph_variables(build)
 
 
 def run(params, inputs, logger, distributed):
     """Runs `params.exec_mode` on checked `inputs`: train, predict, or train then predict.
 
-    Under Horovod every rank trains; rank 0 alone predicts, while the others are done when
-    training is: prediction uses no collective op, so nothing waits on them.
+    `inputs` is a utils.dataset.Inputs. Under Horovod every rank trains; rank 0 alone
+    predicts, while the others are done when training is: prediction uses no collective op,
+    so nothing waits on them.
     """
     amp_dtype = _amp_dtype(params, logger)
     with _estimator_dir(params, distributed) as model_dir:
@@ -63,10 +67,17 @@ def run(params, inputs, logger, distributed):
                 predict(estimator, params, logger, *inputs.test)
 
 
+def _resolve_amp(params):
+    """The reduced type --use_amp gives on this machine (utils.precision), or None."""
+    if not params.use_amp:
+        return None
+    return precision.amp_dtype(_gpu_visible(), precision.cpu_flags())
+
+
 def _amp_dtype(params, logger):
     if not params.use_amp:
         return None
-    dtype = precision.amp_dtype(_gpu_visible(), precision.cpu_flags())
+    dtype = _resolve_amp(params)
     if dtype is None:
         logger.message(precision.UNAVAILABLE)
     else:
@@ -135,7 +146,7 @@ def train(estimator, params, logger, distributed, data):
     `data` is None (--exec_mode benchmark)."""
     # Rank 0's checkpoint decides for every rank: a rank that skipped training while the
     # others waited for it in the broadcast would hang the job.
-    start = dist_lib.from_chief(_checkpoint_step(estimator.model_dir), distributed)
+    start = dist_lib.from_chief(checkpoints.checkpoint_step(estimator.model_dir), distributed)
     if start >= params.max_steps:
         logger.message(f'model_dir already holds step {start} >= --max_steps={params.max_steps}: '
                        'nothing to train')
@@ -188,7 +199,7 @@ def predict(estimator, params, logger, volume, classes):
     predictions = estimator.predict(data_loader.predict_input_fn(tiles, params.batch_size),
                                     hooks=[ExecutedGraphHook(logger, 'predict')],
                                     yield_single_examples=True)
-    tile_probs = [p['probabilities'][..., data_loader.BACKGROUND] for p in predictions]
+    tile_probs = [p['probabilities'][..., BACKGROUND] for p in predictions]
     per_slice = len(plan.offsets)
     background_probs = np.stack([stitch(tile_probs[i:i + per_slice], plan)
                                  for i in range(0, len(tile_probs), per_slice)])
@@ -198,20 +209,7 @@ def predict(estimator, params, logger, volume, classes):
                    f'{params.pred_dir} ({overlay_dir})')
     if classes is not None:
         dice = outputs.membrane_dice(background_probs, classes)
-        outputs.write_metrics(params.pred_dir, {'membrane_dice': dice,
-                                                'step': _checkpoint_step(estimator.model_dir)})
+        step = checkpoints.checkpoint_step(estimator.model_dir)
+        outputs.write_metrics(params.pred_dir, {'membrane_dice': dice, 'step': step})
         logger.log('predict', {'held_out_membrane_dice': dice})
     return background_probs
-
-
-def _checkpoint_step(model_dir):
-    checkpoint = tf.train.latest_checkpoint(model_dir)
-    if checkpoint is None:
-        return 0
-    return int(tf.train.load_variable(checkpoint, 'global_step'))
-
-
-def _check_trained(model_dir):
-    if not os.path.isdir(model_dir) or tf.train.latest_checkpoint(model_dir) is None:
-        raise UserError(f'--model_dir={model_dir}: no checkpoint to predict with; '
-                        'train first (--exec_mode train or train_and_predict)')

@@ -5,6 +5,7 @@ ends in a `DatasetError` whose message names the file, so main.py can print one 
 """
 import os
 import tempfile
+import warnings
 
 import numpy as np
 from PIL import Image, ImageSequence
@@ -30,12 +31,14 @@ def read_stack(path):
     """
     if not os.path.isfile(path):
         raise DatasetError(f'{path}: file not found (run download_dataset.py, or '
-                           'utils/synthetic.py for a synthetic set)')
+                           'python -m utils.synthetic for a synthetic set)')
     if os.path.getsize(path) == 0:
         raise DatasetError(f'{path}: file is empty')
     pages = []
     try:
-        with Image.open(path) as image:
+        # Pillow warns about metadata tags it skips; a page it cannot decode still raises.
+        with warnings.catch_warnings(), Image.open(path) as image:
+            warnings.simplefilter('ignore')
             if image.format != 'TIFF':
                 raise DatasetError(f'{path}: not a TIFF file (found {image.format})')
             for page in ImageSequence.Iterator(image):

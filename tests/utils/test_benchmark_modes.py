@@ -1,7 +1,6 @@
 """--exec_mode benchmark and --benchmark: what they time, what they report, what they leave."""
 import os
 
-import numpy as np
 import pytest
 import tensorflow as tf
 

@@ -122,26 +122,6 @@ def test_train_mode_does_not_predict(small_dataset, tmp_path):
     assert not os.path.exists(os.path.join(tmp_path, 'pred'))
 
 
-@pytest.mark.parametrize('flags, message', [
-    (['--batch_size', 5], '--batch_size=5 is larger than the 4 training slices'),
-    (['--input_size', 572], 'smaller than the 388x388 output window'),
-])
-def test_data_that_cannot_be_trained_on_fails_before_writing(small_dataset, tmp_path, capsys,
-                                                            flags, message):
-    assert run_main(small_dataset, tmp_path / 'model', *flags) == 2
-    err = capsys.readouterr().err
-    assert message in err and err.count('\n') == 1
-    assert not (tmp_path / 'model').exists()
-
-
-def test_model_dir_that_is_a_file(small_dataset, tmp_path, capsys):
-    path = tmp_path / 'file'
-    path.write_text('keep me')
-    assert run_main(small_dataset, path) == 2
-    assert 'exists and is not a directory' in capsys.readouterr().err
-    assert path.read_text() == 'keep me'
-
-
 def test_summaries_hold_losses_learning_rate_and_images(trained):
     tags = set()
     for name in os.listdir(trained):
