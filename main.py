@@ -12,7 +12,7 @@ import os
 import sys
 import tempfile
 
-from utils.errors import UserError
+from utils.errors import Interrupted, UserError
 from utils.params import DEFAULTS, EXEC_MODES, LR_SCALINGS, OPTIMIZERS, Params
 
 LOG_FILE = 'log.jsonl'
@@ -74,6 +74,13 @@ def build_parser():
                         help='Time the run instead of keeping it: img/s and latency '
                              'percentiles after --warmup_steps; no checkpoint read or '
                              'written, no predictions saved (predict runs --max_steps batches)')
+    parser.add_argument('--save_checkpoints_steps', type=int,
+                        default=DEFAULTS['save_checkpoints_steps'],
+                        help='Write a checkpoint every N steps (and at the end, and on SIGINT '
+                             'or SIGTERM); a rerun of the same command resumes from the newest')
+    parser.add_argument('--keep_checkpoint_max', type=int,
+                        default=DEFAULTS['keep_checkpoint_max'],
+                        help='Keep this many newest checkpoints; older ones are deleted')
     return parser
 
 
@@ -152,6 +159,9 @@ def main(argv=None):
     except (UserError, OSError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
+    except Interrupted as stop:
+        print(stop, file=sys.stderr)
+        return stop.exit_code
     finally:
         if logger is not None:
             logger.close()

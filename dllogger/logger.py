@@ -6,6 +6,7 @@ A Logger with no backends (non-zero Horovod ranks) accepts everything and writes
 """
 import datetime
 import json
+import os
 import sys
 import time
 
@@ -66,11 +67,18 @@ class StdOutBackend:
 
 
 class JsonLinesBackend:
-    """One JSON object a line, appended, flushed after each record so a crash loses nothing."""
+    """One JSON object a line, appended, flushed after each record so a crash loses nothing.
+
+    A process killed in the middle of a record leaves a torn last line; the next run starts
+    on a fresh line, so only that one line is unreadable, never the records after it.
+    """
 
     def __init__(self, path):
         self.path = path
+        torn = _ends_without_newline(path)
         self.file = open(path, 'a', encoding='utf-8')
+        if torn:
+            self.file.write('\n')
 
     def write(self, record):
         self.file.write(json.dumps(record, default=_to_json) + '\n')
@@ -81,6 +89,15 @@ class JsonLinesBackend:
 
     def close(self):
         self.file.close()
+
+
+def _ends_without_newline(path):
+    try:
+        with open(path, 'rb') as f:
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) != b'\n'
+    except OSError:  # Missing or empty.
+        return False
 
 
 def _format_value(value):

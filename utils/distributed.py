@@ -72,6 +72,13 @@ def allgather_fn(distributed):
     return hvd.allgather if distributed.horovod else None
 
 
+def sum_fn(distributed):
+    """A function summing a tensor over all ranks when several processes run, None for one."""
+    if distributed.horovod and distributed.size > 1:
+        return lambda tensor: hvd.allreduce(tensor, op=hvd.Sum)
+    return None
+
+
 def broadcast_hooks(distributed):
     """Hooks that start every rank from rank 0's initial weights."""
     if distributed.horovod:

@@ -7,3 +7,14 @@ class UserError(Exception):
 
 class DatasetError(UserError, ValueError):
     """A dataset file is missing, unreadable or inconsistent; the message names the file."""
+
+
+class Interrupted(Exception):
+    """Training stopped on SIGINT or SIGTERM, after saving a checkpoint of its last step.
+
+    main.py prints the message and exits with 128 + the signal's number, as a shell does.
+    """
+
+    def __init__(self, message, signum):
+        super().__init__(message)
+        self.exit_code = 128 + signum

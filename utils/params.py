@@ -33,6 +33,8 @@ class Params:
     use_amp: bool = False
     use_xla: bool = False
     benchmark: bool = False
+    save_checkpoints_steps: int = 500
+    keep_checkpoint_max: int = 5
 
     def __post_init__(self):
         _check(self.exec_mode in EXEC_MODES, 'exec_mode', self.exec_mode,
@@ -40,7 +42,8 @@ class Params:
         _check(bool(self.data_dir) or not self.reads_data, 'data_dir', self.data_dir,
                f'a directory (--exec_mode={self.exec_mode} reads data)')
         _check(bool(self.model_dir), 'model_dir', self.model_dir, 'a directory')
-        for name in ('batch_size', 'max_steps', 'log_every'):
+        for name in ('batch_size', 'max_steps', 'log_every', 'save_checkpoints_steps',
+                     'keep_checkpoint_max'):
             value = getattr(self, name)
             _check(value >= 1, name, value, 'an integer >= 1')
         _check(self.warmup_steps >= 0, 'warmup_steps', self.warmup_steps, 'an integer >= 0')

@@ -2,6 +2,7 @@
 either kept (checkpoints, prediction files) or timed (--benchmark, --exec_mode benchmark)."""
 import contextlib
 import os
+import signal
 import tempfile
 
 import numpy as np
@@ -12,7 +13,9 @@ from model.sizes import output_size
 from utils import checkpoints, data_loader, distributed as dist_lib, outputs, precision
 from utils.dataset import BACKGROUND
 from utils.hooks.executed_graph_hook import ExecutedGraphHook
+from utils.errors import Interrupted
 from utils.hooks.progress_hook import ProgressHook
+from utils.hooks.stop_hook import StopOnSignalHook, StopSignals
 from utils.model_fn import build_model_fn
 from utils.tiling import extract_tiles, plan_tiles, stitch
 
@@ -113,7 +116,8 @@ def build_estimator(params, model_dir, logger, distributed, amp_dtype=None):
         model_dir=model_dir,
         tf_random_seed=params.seed,
         save_summary_steps=params.log_every if keeps else None,
-        save_checkpoints_secs=600 if keeps else None,
+        save_checkpoints_steps=params.save_checkpoints_steps if keeps else None,
+        keep_checkpoint_max=params.keep_checkpoint_max,
         session_config=session_config(params, distributed, amp_dtype),
         log_step_count_steps=None)
     return tf.estimator.Estimator(
@@ -159,8 +163,16 @@ def train(estimator, params, logger, distributed, data):
     else:
         input_fn = data_loader.train_input_fn(*data, params.input_size, params.batch_size,
                                               params.augment, params.seed, distributed.rank)
-    estimator.train(input_fn, max_steps=params.max_steps,
-                    hooks=dist_lib.broadcast_hooks(distributed))
+    with StopSignals() as signals:
+        stop_hook = StopOnSignalHook(signals, dist_lib.sum_fn(distributed), start)
+        estimator.train(input_fn, max_steps=params.max_steps,
+                        hooks=dist_lib.broadcast_hooks(distributed) + [stop_hook])
+    if signals.received is not None:
+        name = signal.Signals(signals.received).name
+        where = (f'; checkpoint saved in {params.model_dir}: rerun the same command to resume'
+                 if distributed.is_chief and not params.benchmarks else '')
+        raise Interrupted(f'stopped by {name} after step {stop_hook.last_step}{where}',
+                          signals.received)
 
 
 def benchmark_predict(estimator, params, logger, data):

@@ -31,6 +31,17 @@ def test_json_lines_backend_appends(tmp_path):
     assert [json.loads(line)['step'] for line in path.read_text().splitlines()] == [1, 2]
 
 
+def test_a_torn_last_line_does_not_swallow_the_next_record(tmp_path):
+    path = tmp_path / 'log.jsonl'
+    path.write_text('{"type": "metric", "step": 1}\n{"type": "metr')  # Killed mid-write.
+    logger = Logger([JsonLinesBackend(str(path))])
+    logger.log(2, {'loss': 1.0})
+    logger.close()
+    lines = path.read_text().splitlines()
+    assert lines[1] == '{"type": "metr'
+    assert [json.loads(lines[i])['step'] for i in (0, 2)] == [1, 2]
+
+
 def test_stdout_backend_formats_metrics_and_skips_metadata():
     stream = io.StringIO()
     logger = Logger([StdOutBackend(stream)])
