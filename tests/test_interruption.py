@@ -64,8 +64,8 @@ def _wait_for(condition, process, timeout=240):
 
 def _rerun_to_the_end(data_dir, model_dir, save_every=SAVE_EVERY):
     """Reruns the same command; returns its messages."""
-    rerun = subprocess.run(_command(data_dir, model_dir, save_every), capture_output=True, text=True,
-                           timeout=600)
+    rerun = subprocess.run(_command(data_dir, model_dir, save_every), capture_output=True,
+                           text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     assert _checkpoint_steps(model_dir)[-1] == MAX_STEPS
     return rerun.stdout

@@ -9,6 +9,10 @@ class DatasetError(UserError, ValueError):
     """A dataset file is missing, unreadable or inconsistent; the message names the file."""
 
 
+class TrainingDiverged(UserError):
+    """The loss or the gradients became NaN or Inf; the message names step, rate and AMP."""
+
+
 class Interrupted(Exception):
     """Training stopped on SIGINT or SIGTERM, after saving a checkpoint of its last step.
 

@@ -44,7 +44,12 @@ def build_model_fn(logger, distributed, amp_dtype=None):
         optimizer = dist_lib.wrap_optimizer(optimizer, distributed)
         # Outside Horovod's wrapper: ranks average the scaled gradients, then unscale them.
         optimizer = precision.loss_scaled(optimizer, amp_dtype)
-        train_op = optimizer.minimize(loss, global_step=global_step)
+        grads_and_vars = optimizer.compute_gradients(loss)
+        # float16 loss scaling skips steps with overflowing gradients by itself.
+        checked_gradients = [g for g, _ in grads_and_vars] if amp_dtype != 'float16' else []
+        with tf.control_dependencies([finite_guard(loss, checked_gradients, global_step,
+                                                   learning_rate, amp_dtype)]):
+            train_op = optimizer.apply_gradients(grads_and_vars, global_step=global_step)
 
         _add_summaries(features, labels, probabilities, {
             'loss': loss, 'cross_entropy': cross_entropy, 'dice_loss': dice_loss,
@@ -62,6 +67,26 @@ def build_model_fn(logger, distributed, amp_dtype=None):
                                           training_hooks=hooks)
 
     return model_fn
+
+
+DIVERGED = 'DIVERGED'
+"""Starts the report of finite_guard's assertion, which utils.runner turns into a message."""
+
+
+def finite_guard(loss, gradients, global_step, learning_rate, amp_dtype):
+    """An assertion that the loss and the gradients' norm are finite.
+
+    The weight update waits for it, so a NaN or Inf stops training before it reaches the
+    weights: no checkpoint can hold poisoned weights. Under Horovod the gradients are the
+    averaged ones, so every rank stops at the same step.
+    """
+    gradient_norm = (tf.linalg.global_norm(gradients) if gradients
+                     else tf.constant(0.0, tf.float32))
+    finite = tf.logical_and(tf.math.is_finite(loss), tf.math.is_finite(gradient_norm))
+    report = tf.strings.format(
+        DIVERGED + ' step={} learning_rate={} loss={} gradient_norm={} amp=' + str(amp_dtype),
+        (global_step + 1, learning_rate, loss, gradient_norm))
+    return tf.debugging.Assert(finite, [report], name='finite_guard')
 
 
 def base_learning_rate(params, distributed):

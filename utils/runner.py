@@ -2,6 +2,7 @@
 either kept (checkpoints, prediction files) or timed (--benchmark, --exec_mode benchmark)."""
 import contextlib
 import os
+import re
 import signal
 import tempfile
 
@@ -13,10 +14,10 @@ from model.sizes import output_size
 from utils import checkpoints, data_loader, distributed as dist_lib, outputs, precision
 from utils.dataset import BACKGROUND
 from utils.hooks.executed_graph_hook import ExecutedGraphHook
-from utils.errors import Interrupted
+from utils.errors import Interrupted, TrainingDiverged
 from utils.hooks.progress_hook import ProgressHook
 from utils.hooks.stop_hook import StopOnSignalHook, StopSignals
-from utils.model_fn import build_model_fn
+from utils.model_fn import DIVERGED, build_model_fn
 from utils.tiling import extract_tiles, plan_tiles, stitch
 
 
@@ -165,14 +166,41 @@ def train(estimator, params, logger, distributed, data):
                                               params.augment, params.seed, distributed.rank)
     with StopSignals() as signals:
         stop_hook = StopOnSignalHook(signals, dist_lib.sum_fn(distributed), start)
-        estimator.train(input_fn, max_steps=params.max_steps,
-                        hooks=dist_lib.broadcast_hooks(distributed) + [stop_hook])
+        try:
+            estimator.train(input_fn, max_steps=params.max_steps,
+                            hooks=dist_lib.broadcast_hooks(distributed) + [stop_hook])
+        except tf.errors.InvalidArgumentError as err:
+            report = _DIVERGED_REPORT.search(err.message)
+            if report is None:
+                raise
+            raise TrainingDiverged(_diverged_message(report, params, estimator.model_dir)) \
+                from None
     if signals.received is not None:
         name = signal.Signals(signals.received).name
         where = (f'; checkpoint saved in {params.model_dir}: rerun the same command to resume'
                  if distributed.is_chief and not params.benchmarks else '')
         raise Interrupted(f'stopped by {name} after step {stop_hook.last_step}{where}',
                           signals.received)
+
+
+_DIVERGED_REPORT = re.compile(DIVERGED + r' step=(?P<step>\S+) learning_rate=(?P<lr>\S+) '
+                              r'loss=(?P<loss>\S+) gradient_norm=(?P<norm>\S+) amp=(?P<amp>\w+)')
+"""What model_fn.finite_guard's assertion reports when a step diverged."""
+
+
+def _diverged_message(report, params, model_dir):
+    amp = report['amp'] if report['amp'] != 'None' else 'off'
+    if params.use_amp and amp == 'off':
+        amp += ' (--use_amp unavailable here)'
+    newest = checkpoints.checkpoint_step(model_dir) if checkpoints.latest_checkpoint(
+        model_dir) else None
+    kept = f'newest checkpoint: step {newest}' if newest is not None else 'no checkpoint'
+    advice = 'lower --learning_rate' + (', or try --optimizer adam'
+                                        if params.optimizer == 'momentum' else '')
+    return (f'training diverged at step {report["step"]}: loss {report["loss"]}, gradient norm '
+            f'{report["norm"]}, learning rate {float(report["lr"]):g} (--optimizer '
+            f'{params.optimizer}), AMP {amp}; stopped before the update reached the weights '
+            f'({kept}); {advice}')
 
 
 def benchmark_predict(estimator, params, logger, data):
