@@ -46,7 +46,8 @@ def read_stack(path):
     except DatasetError:
         raise
     except Exception as err:  # Pillow signals corrupt data with many exception types.
-        raise DatasetError(f'{path}: cannot read TIFF page {len(pages)}: {err}') from err
+        raise DatasetError(f'{path}: cannot read TIFF page {len(pages)} (corrupt or truncated '
+                           f'file): {err}') from err
     shapes = {page.shape for page in pages}
     if len(shapes) != 1:
         raise DatasetError(f'{path}: pages differ in size: {sorted(shapes)}')
