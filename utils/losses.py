@@ -36,12 +36,3 @@ def l2_weight_decay(variables, weight_decay):
     kernels = [v for v in variables if v.name.endswith('kernel:0')]
     return weight_decay * tf.add_n([tf.nn.l2_loss(k) for k in kernels])
 
-
-def hard_dice(predicted, target):
-    """Dice of two boolean masks, as a float (1.0 when both are empty). numpy arrays."""
-    predicted = predicted.astype(bool)
-    target = target.astype(bool)
-    total = predicted.sum() + target.sum()
-    if total == 0:
-        return 1.0
-    return float(2.0 * (predicted & target).sum() / total)

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from utils.dataset import MEMBRANE
-from utils.losses import hard_dice
+from utils.metrics import hard_dice
 from utils.tiff_io import write_atomically, write_stack
 
 PROBS_FILE = 'test-probs.tif'
