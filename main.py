@@ -23,9 +23,11 @@ def build_parser():
         description='U-Net (Ronneberger et al. 2015) for EM membrane segmentation, trained '
                     'with tf.estimator and Horovod.')
     parser.add_argument('--exec_mode', choices=EXEC_MODES, default=DEFAULTS['exec_mode'],
-                        help='What to run: train, predict the test volume, or both; '
-                             'benchmark times training and inference on synthetic tensors '
-                             '(pure compute, no --data_dir)')
+                        help='What to run: train, predict the test volume, or both; evaluate '
+                             'scores the held-out slices of --fold (or the test volume against '
+                             'test-labels.tif), train_and_evaluate trains first; benchmark '
+                             'times training and inference on synthetic tensors (pure compute, '
+                             'no --data_dir)')
     parser.add_argument('--model_dir', default=DEFAULTS['model_dir'],
                         help='Directory for checkpoints, summaries, logs and predictions')
     parser.add_argument('--data_dir', default=DEFAULTS['data_dir'],
@@ -81,6 +83,14 @@ def build_parser():
     parser.add_argument('--keep_checkpoint_max', type=int,
                         default=DEFAULTS['keep_checkpoint_max'],
                         help='Keep this many newest checkpoints; older ones are deleted')
+    parser.add_argument('--fold', type=int, default=DEFAULTS['fold'],
+                        help='Hold out fold K of the training slices (contiguous blocks) from '
+                             'training, for evaluation; default: train on every slice')
+    parser.add_argument('--num_folds', type=int, default=DEFAULTS['num_folds'],
+                        help='Number of folds --fold counts in (5: 6 of the 30 ISBI slices each)')
+    parser.add_argument('--tta', action='store_true',
+                        help='Test-time augmentation: average the probabilities over the 8 '
+                             'flips and rotations (8 times the prediction time)')
     return parser
 
 

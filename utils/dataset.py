@@ -103,26 +103,61 @@ def check_trainable(volume, input_size, batch_size, path):
                            f'{volume.shape[0]} training slices')
 
 
+def fold_slices(pages, fold, num_folds):
+    """Splits slice indices 0..pages-1 into contiguous blocks and holds block `fold` out.
+
+    Contiguous, not interleaved: neighbouring EM sections look alike, so a held-out slice
+    next to a training slice would flatter the score.
+
+    Returns:
+        (training indices, held-out indices), sorted and disjoint, together every slice.
+    """
+    held_out = np.array_split(np.arange(pages), num_folds)[fold]
+    return np.setdiff1d(np.arange(pages), held_out), held_out
+
+
 @dataclasses.dataclass(frozen=True)
 class Inputs:
-    """The checked data of a run: (volume, classes) pairs, None where the mode needs none."""
+    """The checked data of a run: (volume, classes) pairs, None where the mode needs none.
+
+    test's classes are None when the test volume has no labels (the challenge's has none).
+    """
     train: tuple = None
     test: tuple = None
+    held_out: tuple = None
+    held_out_slices: tuple = None
+    """Indices of held_out's pages in their source volume, for the record."""
 
 
 def load_inputs(params):
-    """Loads and checks every file `params.exec_mode` reads.
+    """Loads and checks every file `params.exec_mode` reads, and splits off --fold.
 
     Raises:
         DatasetError: a missing or bad file, or data the flags cannot train on, named.
     """
     if not params.reads_data:
         return Inputs()
-    train = test = None
-    if params.trains:
-        train = load_training_data(params.data_dir)
-        check_trainable(train[0], params.input_size, params.batch_size,
-                        os.path.join(params.data_dir, TRAIN_VOLUME))
-    if params.predicts:
+    train = test = held_out = slices = None
+    volume_path = os.path.join(params.data_dir, TRAIN_VOLUME)
+    if params.trains or (params.evaluates and params.fold is not None):
+        volume, classes = load_training_data(params.data_dir)
+        if params.fold is not None:
+            if volume.shape[0] < params.num_folds:
+                raise DatasetError(f'{volume_path}: {volume.shape[0]} slices cannot make '
+                                   f'--num_folds={params.num_folds} folds')
+            kept, slices = fold_slices(volume.shape[0], params.fold, params.num_folds)
+            held_out = volume[slices], classes[slices]
+            volume, classes = volume[kept], classes[kept]
+        train = volume, classes
+        if params.trains:
+            check_trainable(volume, params.input_size, params.batch_size, volume_path)
+    if params.predicts or (params.evaluates and params.fold is None):
         test = load_test_data(params.data_dir)
-    return Inputs(train, test)
+    if params.evaluates and params.fold is None:
+        if test[1] is None:
+            raise DatasetError(f'{os.path.join(params.data_dir, TEST_LABELS)}: file not found; '
+                               f'--exec_mode {params.exec_mode} scores the held-out slices of '
+                               '--fold, or the test volume against these labels')
+        held_out, slices = test, np.arange(test[0].shape[0])
+    return Inputs(train if params.trains else None, test if params.predicts else None,
+                  held_out, None if slices is None else tuple(int(i) for i in slices))

@@ -1,4 +1,5 @@
-"""What predict leaves for people and for the challenge: TIFs, PNG overlays, held-out Dice."""
+"""What predict and evaluate leave for people and for the challenge: TIFs, PNG overlays,
+metrics."""
 import json
 import os
 
@@ -12,6 +13,7 @@ from utils.tiff_io import write_atomically, write_stack
 PROBS_FILE = 'test-probs.tif'
 MASKS_FILE = 'test-masks.tif'
 METRICS_FILE = 'metrics.json'
+EVAL_PROBS_FILE = 'held-out-probs.tif'
 OVERLAY_DIR = 'overlays'
 _MEMBRANE_RGB = np.array([255, 40, 40], dtype=np.float32)
 _ALPHA = 0.55
@@ -33,9 +35,15 @@ def membrane_dice(background_probs, classes):
     return hard_dice(background_probs < 0.5, classes == MEMBRANE)
 
 
-def write_metrics(pred_dir, metrics):
+def write_metrics(directory, metrics):
     text = json.dumps(metrics, indent=2, sort_keys=True) + '\n'
-    write_atomically(os.path.join(pred_dir, METRICS_FILE), lambda f: f.write(text.encode()))
+    write_atomically(os.path.join(directory, METRICS_FILE), lambda f: f.write(text.encode()))
+
+
+def write_evaluation(eval_dir, record, background_probs):
+    """metrics.json and the held-out slices' probabilities of non-membrane (float32 TIF)."""
+    write_stack(os.path.join(eval_dir, EVAL_PROBS_FILE), background_probs.astype(np.float32))
+    write_metrics(eval_dir, record)
 
 
 def overlay(image, membrane):

@@ -4,7 +4,8 @@ import os
 
 from model.sizes import INPUT_TILE, check_input_size
 
-EXEC_MODES = ('train', 'train_and_predict', 'predict', 'benchmark')
+EXEC_MODES = ('train', 'train_and_predict', 'predict', 'benchmark', 'evaluate',
+              'train_and_evaluate')
 OPTIMIZERS = ('momentum', 'adam')
 DEFAULT_MOMENTUM = 0.99
 LR_SCALINGS = ('none', 'linear')
@@ -35,6 +36,9 @@ class Params:
     benchmark: bool = False
     save_checkpoints_steps: int = 500
     keep_checkpoint_max: int = 5
+    fold: int = None
+    num_folds: int = 5
+    tta: bool = False
 
     def __post_init__(self):
         _check(self.exec_mode in EXEC_MODES, 'exec_mode', self.exec_mode,
@@ -63,6 +67,13 @@ class Params:
                self.max_steps, f'more than --warmup_steps={self.warmup_steps} when '
                'benchmarking (warm-up steps are not measured)')
         _check(self.seed >= 0, 'seed', self.seed, 'an integer >= 0')
+        _check(not (self.benchmark and self.evaluates), 'benchmark', self.benchmark,
+               'no --benchmark with an evaluate mode (it times training and prediction only)')
+        _check(not self.tta or (self.predicts or self.evaluates) and not self.benchmarks, 'tta',
+               self.tta, 'a mode that predicts or evaluates, not a benchmark')
+        _check(self.num_folds >= 2, 'num_folds', self.num_folds, 'an integer >= 2')
+        _check(self.fold is None or 0 <= self.fold < self.num_folds, 'fold', self.fold,
+               f'an integer in [0, {self.num_folds}) (--num_folds={self.num_folds})')
         try:
             check_input_size(self.input_size, self.input_size)
         except ValueError as err:
@@ -70,7 +81,13 @@ class Params:
 
     @property
     def trains(self):
-        return self.exec_mode in ('train', 'train_and_predict', 'benchmark')
+        return self.exec_mode in ('train', 'train_and_predict', 'train_and_evaluate',
+                                  'benchmark')
+
+    @property
+    def evaluates(self):
+        """Scores held-out slices: those of --fold, or the test volume when it has labels."""
+        return self.exec_mode in ('evaluate', 'train_and_evaluate')
 
     @property
     def predicts(self):
@@ -85,6 +102,11 @@ class Params:
     def reads_data(self):
         """--exec_mode benchmark times the model on synthetic tensors made in memory."""
         return self.exec_mode != 'benchmark'
+
+    @property
+    def eval_dir(self):
+        """Where evaluate writes metrics.json and the held-out slices' probabilities."""
+        return os.path.join(self.model_dir, 'eval')
 
     @property
     def pred_dir(self):

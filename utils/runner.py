@@ -11,7 +11,8 @@ import tensorflow as tf
 
 import dllogger
 from model.sizes import output_size
-from utils import checkpoints, data_loader, distributed as dist_lib, outputs, precision
+from utils import (checkpoints, data_loader, distributed as dist_lib, metrics, outputs,
+                   precision, tta)
 from utils.dataset import BACKGROUND
 from utils.hooks.executed_graph_hook import ExecutedGraphHook
 from utils.errors import Interrupted, TrainingDiverged
@@ -33,7 +34,7 @@ def check_model_dir(params, distributed):
     checkpoints.check_writable(params.model_dir)
     if params.benchmarks:  # A benchmark neither reads nor writes a checkpoint.
         return
-    if params.exec_mode == 'predict':
+    if not params.trains:  # Predicting or evaluating a trained model.
         checkpoints.check_trained(params.model_dir)
     checkpoints.check_checkpoint(params.model_dir, _graph_variables(params))
 
@@ -69,6 +70,8 @@ def run(params, inputs, logger, distributed):
                 benchmark_predict(estimator, params, logger, inputs.test)
             else:
                 predict(estimator, params, logger, *inputs.test)
+        if params.evaluates and distributed.is_chief:
+            evaluate(estimator, params, logger, *inputs.held_out, inputs.held_out_slices)
 
 
 def _resolve_amp(params):
@@ -225,12 +228,21 @@ def benchmark_predict(estimator, params, logger, data):
         pass
 
 
-def predict(estimator, params, logger, volume, classes):
-    """Predicts every test slice by overlap-tiling and writes the outputs under pred_dir.
+def predict_probabilities(estimator, params, logger, volume):
+    """Overlap-tiled prediction of every slice of `volume` (uint8 `[pages, H, W]`), averaged
+    over the 8 flips and rotations with --tta.
 
     Returns:
         float32 `[pages, H, W]`: probability of non-membrane per pixel.
     """
+    if params.tta:
+        logger.message('--tta: averaging over 8 flips and rotations')
+        return tta.average(lambda stack: _predict_tiled(estimator, params, logger, stack),
+                           volume)
+    return _predict_tiled(estimator, params, logger, volume)
+
+
+def _predict_tiled(estimator, params, logger, volume):
     plan = plan_tiles(*volume.shape[1:])
     tiles = np.concatenate([extract_tiles(page, plan) for page in volume])
     logger.message(f'predicting {volume.shape[0]} slices of {volume.shape[1]}x{volume.shape[2]} '
@@ -241,8 +253,17 @@ def predict(estimator, params, logger, volume, classes):
                                     yield_single_examples=True)
     tile_probs = [p['probabilities'][..., BACKGROUND] for p in predictions]
     per_slice = len(plan.offsets)
-    background_probs = np.stack([stitch(tile_probs[i:i + per_slice], plan)
-                                 for i in range(0, len(tile_probs), per_slice)])
+    return np.stack([stitch(tile_probs[i:i + per_slice], plan)
+                     for i in range(0, len(tile_probs), per_slice)])
+
+
+def predict(estimator, params, logger, volume, classes):
+    """Predicts every test slice and writes the outputs under pred_dir.
+
+    Returns:
+        float32 `[pages, H, W]`: probability of non-membrane per pixel.
+    """
+    background_probs = predict_probabilities(estimator, params, logger, volume)
     outputs.write_predictions(params.pred_dir, background_probs)
     overlay_dir = outputs.write_overlays(params.pred_dir, volume, background_probs, classes)
     logger.message(f'wrote {outputs.PROBS_FILE}, {outputs.MASKS_FILE} and overlays to '
@@ -253,3 +274,18 @@ def predict(estimator, params, logger, volume, classes):
         outputs.write_metrics(params.pred_dir, {'membrane_dice': dice, 'step': step})
         logger.log('predict', {'held_out_membrane_dice': dice})
     return background_probs
+
+
+def evaluate(estimator, params, logger, volume, classes, slices):
+    """Scores held-out slices: writes eval_dir/metrics.json and their probabilities.
+
+    Returns:
+        The metrics dict (utils.metrics.evaluate plus step, slices and fold).
+    """
+    background_probs = predict_probabilities(estimator, params, logger, volume)
+    scores = metrics.evaluate(background_probs, classes == BACKGROUND)
+    record = dict(scores, step=checkpoints.checkpoint_step(estimator.model_dir),
+                  slices=list(slices), fold=params.fold, num_folds=params.num_folds)
+    outputs.write_evaluation(params.eval_dir, record, background_probs)
+    logger.log('evaluate', scores)
+    return record

@@ -1,0 +1,72 @@
+"""Test-time augmentation: each of the 8 transforms is inverted exactly, and --tta runs."""
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageSequence
+
+import main
+from conftest import SMALL_INPUT
+from utils import outputs, tta
+from utils.params import Params
+
+# No symmetry at all: every transform of it is a different array.
+PATTERN = np.arange(5 * 7, dtype=np.float32).reshape(1, 5, 7) ** 1.5
+
+
+@pytest.mark.parametrize('transform', tta.TRANSFORMS)
+def test_each_transform_is_inverted_exactly(transform):
+    transformed = tta.apply(PATTERN, transform)
+    assert np.array_equal(tta.invert(transformed, transform), PATTERN)
+
+
+def test_the_8_transforms_are_the_dihedral_group():
+    images = [tta.apply(PATTERN, t) for t in tta.TRANSFORMS]
+    distinct = {(image.shape, image.tobytes()) for image in images}
+    assert len(distinct) == 8
+    assert np.array_equal(images[0], PATTERN)  # The identity comes first.
+
+
+def test_average_of_an_equivariant_map_is_the_map():
+    volume = np.random.default_rng(0).integers(0, 256, (2, 6, 9), dtype=np.uint8)
+    calls = []
+
+    def predict(stack):
+        calls.append(stack.shape)
+        return stack.astype(np.float32) / 255
+    assert np.allclose(tta.average(predict, volume), volume / 255)
+    assert sorted(calls) == [(8, 6, 9), (8, 9, 6)]  # Two shapes, one call each.
+
+
+def test_average_cancels_what_depends_on_orientation():
+    volume = np.zeros((1, 4, 4), np.uint8)
+    column = np.arange(4, dtype=np.float32)  # A predictor biased left to right.
+    averaged = tta.average(lambda stack: np.broadcast_to(column, stack.shape), volume)
+    assert np.allclose(averaged, column.mean())
+
+
+def test_tta_needs_a_mode_that_predicts():
+    with pytest.raises(ValueError, match='--tta=True is invalid: expected a mode that predicts'):
+        Params(data_dir='d', exec_mode='train', tta=True)
+
+
+def test_evaluate_with_tta(small_dataset, tmp_path):
+    model_dir = tmp_path / 'model'
+    argv = ['--data_dir', small_dataset, '--model_dir', str(model_dir), '--input_size',
+            str(SMALL_INPUT), '--warmup_steps', '0', '--fold', '1', '--num_folds', '2']
+    probs_path = str(model_dir / 'eval' / outputs.EVAL_PROBS_FILE)
+    assert main.main(argv + ['--exec_mode', 'train_and_evaluate', '--max_steps', '5']) == 0
+    plain = read_stack_float(probs_path)
+    assert main.main(argv + ['--exec_mode', 'evaluate', '--tta']) == 0
+    augmented = read_stack_float(probs_path)
+    record = json.loads((model_dir / 'eval' / outputs.METRICS_FILE).read_text())
+    assert record['step'] == 5 and 0 <= record['v_rand_thin'] <= 1
+    assert augmented.shape == plain.shape == (2, 96, 96)
+    assert not np.allclose(augmented, plain)
+    # Not a different model: the average stays close to the plain prediction.
+    assert np.abs(augmented - plain).mean() < 0.1
+
+
+def read_stack_float(path):
+    with Image.open(path) as image:
+        return np.stack([np.asarray(page, np.float32) for page in ImageSequence.Iterator(image)])
