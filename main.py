@@ -13,7 +13,7 @@ import sys
 import tempfile
 
 from utils.errors import Interrupted, UserError
-from utils.params import DEFAULTS, EXEC_MODES, LR_SCALINGS, OPTIMIZERS, Params
+from utils.params import DEFAULTS, EXEC_MODES, LOSSES, LR_SCALINGS, OPTIMIZERS, Params
 
 LOG_FILE = 'log.jsonl'
 
@@ -88,6 +88,10 @@ def build_parser():
                              'training, for evaluation; default: train on every slice')
     parser.add_argument('--num_folds', type=int, default=DEFAULTS['num_folds'],
                         help='Number of folds --fold counts in (5: 6 of the 30 ISBI slices each)')
+    parser.add_argument('--loss', choices=LOSSES, default=DEFAULTS['loss'],
+                        help="ce_dice: the seed's cross-entropy + soft Dice; weighted_ce: the "
+                             "paper's cross-entropy weighted by class balance and cell "
+                             'separation (w0 = 10, sigma = 5 px); weighted_ce_dice: both')
     parser.add_argument('--tta', action='store_true',
                         help='Test-time augmentation: average the probabilities over the 8 '
                              'flips and rotations (8 times the prediction time)')

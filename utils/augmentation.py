@@ -1,9 +1,10 @@
 """Joint image/mask augmentations for the training pipeline, as stateless TF ops.
 
 Every function takes `(image, mask, seed)` and returns `(image, mask)`: image float32
-`[S, S, 1]` in [-1, 1], mask float32 `[S, S, 1]` in {0, 1}, seed an int32 `[2]` tensor.
-One random draw serves image and mask, so they cannot drift apart; the same seed always
-gives the same result.
+`[S, S, 1]` in [-1, 1], mask float32 `[S, S, C]` whose channel 0 is the label in {0, 1} and
+whose other channels (the loss weights, if any) are carried along, seed an int32 `[2]`
+tensor. One random draw serves image and mask, so they cannot drift apart; the same seed
+always gives the same result.
 """
 import math
 
@@ -53,8 +54,8 @@ def deform(image, mask, seed):
 
     The three are geometric, so they compose into one map from output to source
     coordinates; sampling once instead of three times keeps the image from blurring.
-    Image values are interpolated bilinearly; the mask is interpolated the same way and
-    re-binarised at 0.5. Source coordinates outside the window are mirrored back in,
+    Image values are interpolated bilinearly; the mask is interpolated the same way, its
+    label channel re-binarised at 0.5. Source coordinates outside the window are mirrored back in,
     like the overlap-tile padding.
     """
     size = tf.shape(image)[0]
@@ -114,5 +115,5 @@ def _resample(image, mask, src_rows, src_cols):
     bottom = gather(row1, col0) * (1.0 - weight_col) + gather(row1, col1) * weight_col
     warped = top * (1.0 - weight_row) + bottom * weight_row
     image = tf.clip_by_value(warped[..., :1], -1.0, 1.0)
-    mask = tf.cast(warped[..., 1:] >= 0.5, tf.float32)
-    return image, mask
+    label = tf.cast(warped[..., 1:2] >= 0.5, tf.float32)
+    return image, tf.concat([label, warped[..., 2:]], axis=-1)

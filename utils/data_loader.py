@@ -17,31 +17,37 @@ def normalize(pixels):
     return tf.cast(pixels, tf.float32) / 127.5 - 1.0
 
 
-def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=0):
+def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=0,
+                   weights=None):
     """Makes the Estimator's training input_fn.
 
     Sample i of rank r draws its slice, window and augmentation from the stateless seed
     (seed, r) folded with i, so a run is reproducible and ranks see different samples.
 
     Args:
-        volume, classes: uint8 `[pages, H, W]` from load_training_data.
+        volume, classes: uint8 `[pages, H, W]` from utils.dataset.
         input_size: side of the input window (16k + 124).
+        weights: float32 `[pages, H, W]` loss weights (utils.weight_map), cut and augmented
+            with the labels, or None.
 
     Returns:
         A function returning a dataset of (image float32 `[batch, in, in, 1]` in [-1, 1],
-        label int32 `[batch, out, out]` in {0, 1}) batches, repeated forever.
+        labels) batches, repeated forever; labels is {'classes': int32 `[batch, out, out]`
+        in {0, 1}} plus 'weights', float32 of that shape, when `weights` is given.
     """
     out = output_size(input_size)
     pages, height, width = volume.shape
-    # Labels are padded like the image so that one window offset addresses both.
-    padded = np.stack([mirror_pad(volume, BORDER), mirror_pad(classes, BORDER)], axis=-1)
+    # Labels (and weights) are padded like the image so that one window offset addresses all.
+    channels = [volume, classes] + ([] if weights is None else [weights])
+    dtype = np.uint8 if weights is None else np.float32  # uint8 keeps the common case small.
+    padded = np.stack([mirror_pad(c.astype(dtype), BORDER) for c in channels], axis=-1)
 
     def input_fn():
         # The stack enters the graph through a generator, not as a constant: a constant
         # would be copied into every checkpoint's .meta file.
         stack = tf.data.Dataset.from_generator(
             lambda: iter([padded]),
-            output_signature=tf.TensorSpec(padded.shape, tf.uint8)).cache().repeat()
+            output_signature=tf.TensorSpec(padded.shape, tf.as_dtype(dtype))).cache().repeat()
         dataset = tf.data.Dataset.zip((stack, tf.data.Dataset.range(2 ** 62)))
         dataset = dataset.map(_sample, num_parallel_calls=tf.data.AUTOTUNE)
         return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
@@ -55,24 +61,29 @@ def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=
         row = tf.random.stateless_uniform([], row_seed, 0, height - out + 1, dtype=tf.int32)
         col = tf.random.stateless_uniform([], col_seed, 0, width - out + 1, dtype=tf.int32)
         window = stack[page, row:row + input_size, col:col + input_size]
-        window.set_shape([input_size, input_size, 2])
+        window.set_shape([input_size, input_size, len(channels)])
         image = normalize(window[..., :1])
         mask = tf.cast(window[..., 1:], tf.float32)
         if augment:
             image, mask = augmentation.augment(image, mask, augment_seed)
-        label = tf.cast(mask[BORDER:BORDER + out, BORDER:BORDER + out, 0], tf.int32)
-        return image, label
+        valid = mask[BORDER:BORDER + out, BORDER:BORDER + out]
+        labels = {'classes': tf.cast(valid[..., 0], tf.int32)}
+        if weights is not None:
+            labels['weights'] = valid[..., 1]
+        return image, labels
 
     return input_fn
 
 
-def synthetic_train_input_fn(input_size, batch_size, seed):
+def synthetic_train_input_fn(input_size, batch_size, seed, weighted=False):
     """Makes an input_fn that repeats one random batch: training with no input cost at all,
     the reference --exec_mode benchmark measures pure compute against."""
     out = output_size(input_size)
     rng = np.random.default_rng(seed)
     images = rng.uniform(-1, 1, (batch_size, input_size, input_size, 1)).astype(np.float32)
-    labels = rng.integers(0, 2, (batch_size, out, out)).astype(np.int32)
+    labels = {'classes': rng.integers(0, 2, (batch_size, out, out)).astype(np.int32)}
+    if weighted:
+        labels['weights'] = rng.uniform(0.5, 10, (batch_size, out, out)).astype(np.float32)
 
     def input_fn():
         return tf.data.Dataset.from_tensors((images, labels)).repeat()

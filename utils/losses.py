@@ -1,4 +1,5 @@
-"""Losses as free functions of tensors: pixel-wise cross-entropy, soft Dice, L2 weight decay."""
+"""Losses as free functions of tensors: pixel-wise cross-entropy (plain or weighted), soft
+Dice, L2 weight decay."""
 import tensorflow as tf
 
 
@@ -11,6 +12,18 @@ def cross_entropy(logits, labels):
     """
     return tf.reduce_mean(
         tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def weighted_cross_entropy(logits, labels, weights):
+    """Mean of the pixel-wise softmax cross-entropy times the paper's weight map.
+
+    Args:
+        logits: float32 `[batch, H, W, classes]`.
+        labels: int32 `[batch, H, W]` class indices.
+        weights: float32 `[batch, H, W]`, utils.weight_map's w(x).
+    """
+    return tf.reduce_mean(weights * tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=labels, logits=logits))
 
 
 def dice_loss(probabilities, labels, smooth=1.0):

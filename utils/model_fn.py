@@ -10,13 +10,19 @@ from utils.hooks.executed_graph_hook import ExecutedGraphHook
 from utils.hooks.progress_hook import ProgressHook
 
 LEARNING_RATE_NAME = 'learning_rate_schedule'
+LOSS_TERMS = {'ce_dice': ('cross_entropy', 'dice_loss'),
+              'weighted_ce': ('weighted_cross_entropy',),
+              'weighted_ce_dice': ('weighted_cross_entropy', 'dice_loss')}
+"""The terms each --loss adds up, besides the weight decay."""
 """The learning-rate tensor's name; the summary keeps the tag 'learning_rate'."""
 
 
 def build_model_fn(logger, distributed, amp_dtype=None):
     """Returns the Estimator's model_fn, closed over the logger and this process's place.
 
-    The model_fn reads its settings from the Estimator's `params`, a utils.params.Params.
+    The model_fn reads its settings from the Estimator's `params`, a utils.params.Params,
+    and its labels as utils.data_loader's input functions give them: {'classes'}, plus
+    'weights' for a weighted --loss.
     `amp_dtype` (utils.precision) is the reduced type the session's rewrite will use, or None;
     the model is built in float32 either way, and float16 adds loss scaling.
     """
@@ -29,11 +35,17 @@ def build_model_fn(logger, distributed, amp_dtype=None):
         if mode == tf.estimator.ModeKeys.PREDICT:
             return tf.estimator.EstimatorSpec(mode, predictions={'probabilities': probabilities})
 
-        cross_entropy = losses.cross_entropy(tf.cast(logits, tf.float32), labels)
-        dice_loss = losses.dice_loss(probabilities, labels)
-        weight_decay = losses.l2_weight_decay(
+        classes = labels['classes']
+        logits32 = tf.cast(logits, tf.float32)
+        terms = {'cross_entropy': losses.cross_entropy(logits32, classes),
+                 'dice_loss': losses.dice_loss(probabilities, classes)}
+        if params.weighted_loss:
+            terms['weighted_cross_entropy'] = losses.weighted_cross_entropy(
+                logits32, classes, labels['weights'])
+        terms['weight_decay'] = losses.l2_weight_decay(
             tf.compat.v1.trainable_variables(), params.weight_decay)
-        loss = cross_entropy + dice_loss + weight_decay
+        loss = tf.add_n([terms[name] for name in LOSS_TERMS[params.loss]] +
+                        [terms['weight_decay']])
 
         global_step = tf.compat.v1.train.get_or_create_global_step()
         # The seed's "inverse learning rate decay": lr / (1 + decay_rate * step / decay_steps).
@@ -51,15 +63,14 @@ def build_model_fn(logger, distributed, amp_dtype=None):
                                                    learning_rate, amp_dtype)]):
             train_op = optimizer.apply_gradients(grads_and_vars, global_step=global_step)
 
-        _add_summaries(features, labels, probabilities, {
-            'loss': loss, 'cross_entropy': cross_entropy, 'dice_loss': dice_loss,
-            'weight_decay': weight_decay, 'learning_rate': learning_rate})
+        _add_summaries(features, classes, probabilities,
+                       dict(terms, loss=loss, learning_rate=learning_rate))
         # Every rank runs the consistency check: its allgather is a collective.
         hooks = [ConsistencyHook(logger, features, dist_lib.allgather_fn(distributed))]
         if distributed.is_chief:
+            logged = {name: terms[name] for name in LOSS_TERMS[params.loss] + ('cross_entropy',)}
             hooks.append(ProgressHook(
-                logger, {'loss': loss, 'cross_entropy': cross_entropy, 'dice_loss': dice_loss,
-                         'learning_rate': learning_rate},
+                logger, dict(logged, loss=loss, learning_rate=learning_rate),
                 global_step, params.batch_size * distributed.size, params.log_every,
                 params.warmup_steps, params.max_steps, 'train_summary'))
             hooks.append(ExecutedGraphHook(logger, 'train'))

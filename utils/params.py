@@ -9,6 +9,7 @@ EXEC_MODES = ('train', 'train_and_predict', 'predict', 'benchmark', 'evaluate',
 OPTIMIZERS = ('momentum', 'adam')
 DEFAULT_MOMENTUM = 0.99
 LR_SCALINGS = ('none', 'linear')
+LOSSES = ('ce_dice', 'weighted_ce', 'weighted_ce_dice')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +40,7 @@ class Params:
     fold: int = None
     num_folds: int = 5
     tta: bool = False
+    loss: str = 'ce_dice'
 
     def __post_init__(self):
         _check(self.exec_mode in EXEC_MODES, 'exec_mode', self.exec_mode,
@@ -71,6 +73,7 @@ class Params:
                'no --benchmark with an evaluate mode (it times training and prediction only)')
         _check(not self.tta or (self.predicts or self.evaluates) and not self.benchmarks, 'tta',
                self.tta, 'a mode that predicts or evaluates, not a benchmark')
+        _check(self.loss in LOSSES, 'loss', self.loss, f'one of {", ".join(LOSSES)}')
         _check(self.num_folds >= 2, 'num_folds', self.num_folds, 'an integer >= 2')
         _check(self.fold is None or 0 <= self.fold < self.num_folds, 'fold', self.fold,
                f'an integer in [0, {self.num_folds}) (--num_folds={self.num_folds})')
@@ -83,6 +86,11 @@ class Params:
     def trains(self):
         return self.exec_mode in ('train', 'train_and_predict', 'train_and_evaluate',
                                   'benchmark')
+
+    @property
+    def weighted_loss(self):
+        """The loss uses the paper's weight map (utils.weight_map)."""
+        return self.loss.startswith('weighted')
 
     @property
     def evaluates(self):

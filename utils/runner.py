@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import tempfile
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -12,7 +13,7 @@ import tensorflow as tf
 import dllogger
 from model.sizes import output_size
 from utils import (checkpoints, data_loader, distributed as dist_lib, metrics, outputs,
-                   precision, tta)
+                   precision, tta, weight_map)
 from utils.dataset import BACKGROUND
 from utils.hooks.executed_graph_hook import ExecutedGraphHook
 from utils.errors import Interrupted, TrainingDiverged
@@ -48,7 +49,8 @@ def _graph_variables(params):
     def build():
         features = tf.compat.v1.placeholder(
             tf.float32, [None, params.input_size, params.input_size, 1])
-        labels = tf.compat.v1.placeholder(tf.int32, [None, out, out])
+        labels = {'classes': tf.compat.v1.placeholder(tf.int32, [None, out, out]),
+                  'weights': tf.compat.v1.placeholder(tf.float32, [None, out, out])}
         model_fn(features, labels, mode, params)
     return checkpoints.graph_variables(build)
 
@@ -162,11 +164,20 @@ def train(estimator, params, logger, distributed, data):
     if start:
         logger.message(f'resuming from the checkpoint at step {start}')
     if data is None:
-        input_fn = data_loader.synthetic_train_input_fn(params.input_size, params.batch_size,
-                                                        params.seed + distributed.rank)
+        input_fn = data_loader.synthetic_train_input_fn(
+            params.input_size, params.batch_size, params.seed + distributed.rank,
+            params.weighted_loss)
     else:
+        weights = None
+        if params.weighted_loss:
+            started = time.perf_counter()
+            weights = weight_map.weight_map(data[1])
+            logger.message(f'--loss {params.loss}: weight map of {len(weights)} slices in '
+                           f'{time.perf_counter() - started:.1f} s, mean {weights.mean():.2f}, '
+                           f'max {weights.max():.2f}')
         input_fn = data_loader.train_input_fn(*data, params.input_size, params.batch_size,
-                                              params.augment, params.seed, distributed.rank)
+                                              params.augment, params.seed, distributed.rank,
+                                              weights)
     with StopSignals() as signals:
         stop_hook = StopOnSignalHook(signals, dist_lib.sum_fn(distributed), start)
         try:

@@ -7,10 +7,14 @@ from utils import data_loader
 from utils.dataset import BACKGROUND, MEMBRANE, load_training_data
 
 
-def _train_batches(volume, classes, augment, seed=0, rank=0, batch_size=2, count=3):
+def _train_batches(volume, classes, augment, seed=0, rank=0, batch_size=2, count=3,
+                   weights=None):
+    """The first `count` batches, as (images, classes) pairs or, with weights, triples."""
     input_fn = data_loader.train_input_fn(volume, classes, SMALL_INPUT, batch_size, augment,
-                                          seed, rank)
-    return [batch for batch, _ in zip(input_fn().as_numpy_iterator(), range(count))]
+                                          seed, rank, weights)
+    batches = [batch for batch, _ in zip(input_fn().as_numpy_iterator(), range(count))]
+    return [(images, labels['classes']) + ((labels['weights'],) if 'weights' in labels else ())
+            for images, labels in batches]
 
 
 def test_training_windows_pair_image_with_the_label_under_its_output(small_dataset):
@@ -51,3 +55,26 @@ def test_predict_input_fn_normalises_tiles():
     batches = list(data_loader.predict_input_fn(tiles, batch_size=2)().as_numpy_iterator())
     assert len(batches) == 1 and batches[0].shape == (2, 188, 188, 1)
     assert batches[0][0].max() == -1.0 and batches[0][1].min() == 1.0
+
+
+def test_weights_are_cut_and_augmented_with_the_labels(small_dataset):
+    volume, classes = load_training_data(small_dataset)
+    # Weights equal to the labels: after any geometric transform the label must still be
+    # the weight map re-binarised, and away from edges equal to it.
+    weights = classes.astype(np.float32)
+    for augment in (False, True):
+        for images, labels, cut_weights in _train_batches(volume, classes, augment,
+                                                          weights=weights, count=4):
+            assert cut_weights.dtype == np.float32 and cut_weights.shape == labels.shape
+            assert np.array_equal(labels, (cut_weights >= 0.5).astype(np.int32))
+            assert np.mean(np.abs(cut_weights - labels)) < 0.1
+
+
+def test_weights_do_not_change_images_or_labels(small_dataset):
+    volume, classes = load_training_data(small_dataset)
+    plain = _train_batches(volume, classes, augment=True)
+    weighted = _train_batches(volume, classes, augment=True,
+                              weights=np.ones(classes.shape, np.float32))
+    for (images, labels), (w_images, w_labels, w) in zip(plain, weighted):
+        assert np.allclose(images, w_images) and np.array_equal(labels, w_labels)
+        assert np.allclose(w, 1.0)

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from dllogger import Logger
-from utils import precision
+from utils import losses, precision
 from utils.distributed import Distributed
 from utils.hooks.progress_hook import ProgressHook
 from utils.model_fn import LEARNING_RATE_NAME, base_learning_rate, build_model_fn
@@ -20,7 +20,8 @@ PARAMS = Params(data_dir='unused', input_size=SIZE, weight_decay=0.0)
 def _batch():
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (2, SIZE, SIZE, 1)).astype(np.float32)
-    labels = rng.integers(0, 2, (2, OUT, OUT)).astype(np.int32)
+    labels = {'classes': rng.integers(0, 2, (2, OUT, OUT)).astype(np.int32),
+              'weights': rng.uniform(0.5, 10, (2, OUT, OUT)).astype(np.float32)}
     return images, labels
 
 
@@ -33,7 +34,8 @@ class _Model:
             tf.compat.v1.set_random_seed(0)
             images, labels = _batch()
             self.spec = build_model_fn(Logger(), Distributed(), amp_dtype)(
-                tf.constant(images), None if mode == 'infer' else tf.constant(labels),
+                tf.constant(images),
+                None if mode == 'infer' else {k: tf.constant(v) for k, v in labels.items()},
                 mode, params)
             self.session = tf.compat.v1.Session()
             self.session.run(tf.compat.v1.global_variables_initializer())
@@ -72,6 +74,26 @@ def test_weight_decay_adds_half_the_squared_kernel_norm():
     expected = 0.01 * sum(np.sum(k.astype(np.float64) ** 2) / 2 for k in plain.kernels())
     difference = decayed.run(decayed.spec.loss) - plain.run(plain.spec.loss)
     assert difference == pytest.approx(expected, rel=1e-4)
+
+
+@pytest.mark.parametrize('loss, terms', [
+    ('ce_dice', ('cross_entropy', 'dice_loss')),
+    ('weighted_ce', ('weighted_cross_entropy',)),
+    ('weighted_ce_dice', ('weighted_cross_entropy', 'dice_loss'))])
+def test_loss_adds_the_terms_of_its_choice(loss, terms):
+    model = _Model(tf.estimator.ModeKeys.TRAIN, dataclasses.replace(PARAMS, loss=loss))
+    hook = next(h for h in model.spec.training_hooks if isinstance(h, ProgressHook))
+    values = model.run(dict(hook._tensors, total=model.spec.loss))  # One run: one dropout draw.
+    assert values['total'] == pytest.approx(sum(values[t] for t in terms), rel=1e-6)
+    assert 'cross_entropy' in values  # Logged in every case, for comparison across runs.
+
+
+def test_weighted_cross_entropy_weights_each_pixel():
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        logits = tf.zeros([1, 1, 2, 2])  # Both classes equally likely: ln 2 per pixel.
+        value = losses.weighted_cross_entropy(logits, tf.constant([[[0, 1]]]),
+                                              tf.constant([[[1.0, 3.0]]]))
+        assert session.run(value) == pytest.approx(2.0 * np.log(2.0))
 
 
 @pytest.mark.parametrize('learning_rate, decay_steps, decay_rate', [
