@@ -45,7 +45,8 @@ def test_main_trains_without_horovod(small_dataset, tmp_path):
 def test_main_refuses_a_multi_process_launch_without_horovod(small_dataset, tmp_path):
     result = subprocess.run(
         [sys.executable, '-c', _WITHOUT_HOROVOD, '--data_dir', small_dataset, '--model_dir',
-         str(tmp_path / 'model')], cwd=ROOT, capture_output=True, text=True, timeout=300,
+         str(tmp_path / 'model'), '--input_size', str(SMALL_INPUT)], cwd=ROOT,
+        capture_output=True, text=True, timeout=300,
         env={'PATH': '/usr/bin:/bin', 'HOROVOD_SIZE': '2'})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith(
