@@ -92,6 +92,10 @@ def build_parser():
                         help="ce_dice: the seed's cross-entropy + soft Dice; weighted_ce: the "
                              "paper's cross-entropy weighted by class balance and cell "
                              'separation (w0 = 10, sigma = 5 px); weighted_ce_dice: both')
+    parser.add_argument('--eval_every', type=int, default=DEFAULTS['eval_every'],
+                        help='With --exec_mode train_and_evaluate: also evaluate every N steps, '
+                             'and keep the checkpoint with the best V_rand in <model_dir>/best '
+                             '(0: only at the end)')
     parser.add_argument('--tta', action='store_true',
                         help='Test-time augmentation: average the probabilities over the 8 '
                              'flips and rotations (8 times the prediction time)')

@@ -4,7 +4,10 @@ Every problem is a UserError naming --model_dir, raised before anything is writt
 bad directory or a checkpoint of another network fails in seconds with one line instead of
 deep inside TensorFlow's restore, after the Estimator has already created files.
 """
+import glob
+import json
 import os
+import shutil
 import tempfile
 
 import tensorflow as tf
@@ -92,3 +95,40 @@ def check_checkpoint(model_dir, expected):
         details.append(f'{v} has shape {stored[v]} there but {expected[v]} here')
     raise UserError(f'--model_dir={model_dir}: checkpoint {name} was {cause} '
                     f'({"; ".join(details)}); use another --model_dir')
+
+
+BEST_METRICS = 'metrics.json'
+
+
+def best_score(best_dir, key):
+    """`key` of the metrics kept with the best checkpoint, or None when none is kept."""
+    try:
+        with open(os.path.join(best_dir, BEST_METRICS)) as f:
+            return json.load(f)[key]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def keep_best(best_dir, checkpoint, metrics):
+    """Makes `best_dir` hold a copy of `checkpoint` (a path prefix) and its `metrics`.
+
+    The copy is assembled in a temporary directory beside it and swapped in by renames, so
+    `best_dir` always holds one whole checkpoint. It has its own `checkpoint` state file:
+    --model_dir <model_dir>/best predicts or evaluates with it.
+    """
+    parent = os.path.dirname(os.path.abspath(best_dir))
+    staging = tempfile.mkdtemp(dir=parent, prefix='.best-')
+    for path in glob.glob(checkpoint + '.*'):
+        shutil.copy2(path, staging)
+    name = os.path.basename(checkpoint)
+    with open(os.path.join(staging, 'checkpoint'), 'w') as f:
+        f.write(f'model_checkpoint_path: "{name}"\nall_model_checkpoint_paths: "{name}"\n')
+    with open(os.path.join(staging, BEST_METRICS), 'w') as f:
+        json.dump(metrics, f, indent=2, sort_keys=True)
+    previous = None
+    if os.path.exists(best_dir):
+        previous = tempfile.mkdtemp(dir=parent, prefix='.best-old-')
+        os.replace(best_dir, os.path.join(previous, 'best'))
+    os.replace(staging, best_dir)
+    if previous is not None:
+        shutil.rmtree(previous)

@@ -18,7 +18,7 @@ def normalize(pixels):
 
 
 def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=0,
-                   weights=None):
+                   weights=None, first_sample=0):
     """Makes the Estimator's training input_fn.
 
     Sample i of rank r draws its slice, window and augmentation from the stateless seed
@@ -29,6 +29,8 @@ def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=
         input_size: side of the input window (16k + 124).
         weights: float32 `[pages, H, W]` loss weights (utils.weight_map), cut and augmented
             with the labels, or None.
+        first_sample: index of the first sample: a run resumed at step s starts at
+            s * batch_size, so it draws the samples an uninterrupted run would have.
 
     Returns:
         A function returning a dataset of (image float32 `[batch, in, in, 1]` in [-1, 1],
@@ -48,7 +50,7 @@ def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=
         stack = tf.data.Dataset.from_generator(
             lambda: iter([padded]),
             output_signature=tf.TensorSpec(padded.shape, tf.as_dtype(dtype))).cache().repeat()
-        dataset = tf.data.Dataset.zip((stack, tf.data.Dataset.range(2 ** 62)))
+        dataset = tf.data.Dataset.zip((stack, tf.data.Dataset.range(first_sample, 2 ** 62)))
         dataset = dataset.map(_sample, num_parallel_calls=tf.data.AUTOTUNE)
         return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 

@@ -41,6 +41,7 @@ class Params:
     num_folds: int = 5
     tta: bool = False
     loss: str = 'ce_dice'
+    eval_every: int = 0
 
     def __post_init__(self):
         _check(self.exec_mode in EXEC_MODES, 'exec_mode', self.exec_mode,
@@ -74,6 +75,10 @@ class Params:
         _check(not self.tta or (self.predicts or self.evaluates) and not self.benchmarks, 'tta',
                self.tta, 'a mode that predicts or evaluates, not a benchmark')
         _check(self.loss in LOSSES, 'loss', self.loss, f'one of {", ".join(LOSSES)}')
+        _check(self.eval_every >= 0, 'eval_every', self.eval_every, 'an integer >= 0')
+        _check(not self.eval_every or self.exec_mode == 'train_and_evaluate', 'eval_every',
+               self.eval_every, '0 unless --exec_mode train_and_evaluate (it scores the '
+               'held-out slices during training)')
         _check(self.num_folds >= 2, 'num_folds', self.num_folds, 'an integer >= 2')
         _check(self.fold is None or 0 <= self.fold < self.num_folds, 'fold', self.fold,
                f'an integer in [0, {self.num_folds}) (--num_folds={self.num_folds})')
@@ -115,6 +120,11 @@ class Params:
     def eval_dir(self):
         """Where evaluate writes metrics.json and the held-out slices' probabilities."""
         return os.path.join(self.model_dir, 'eval')
+
+    @property
+    def best_dir(self):
+        """Where --eval_every keeps the checkpoint with the best V_rand so far."""
+        return os.path.join(self.model_dir, 'best')
 
     @property
     def pred_dir(self):

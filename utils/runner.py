@@ -66,13 +66,17 @@ def run(params, inputs, logger, distributed):
     with _estimator_dir(params, distributed) as model_dir:
         estimator = build_estimator(params, model_dir, logger, distributed, amp_dtype)
         if params.trains:
-            train(estimator, params, logger, distributed, inputs.train)
+            weights = _loss_weights(params, logger, inputs.train)
+            if params.eval_every:
+                train_evaluating_every(estimator, params, logger, distributed, inputs, weights)
+            else:
+                train(estimator, params, logger, distributed, inputs.train, weights)
         if params.predicts and distributed.is_chief:
             if params.benchmarks:
                 benchmark_predict(estimator, params, logger, inputs.test)
             else:
                 predict(estimator, params, logger, *inputs.test)
-        if params.evaluates and distributed.is_chief:
+        if params.evaluates and distributed.is_chief and not params.eval_every:
             evaluate(estimator, params, logger, *inputs.held_out, inputs.held_out_slices)
 
 
@@ -151,37 +155,46 @@ def session_config(params, distributed, amp_dtype=None):
     return config
 
 
-def train(estimator, params, logger, distributed, data):
-    """Trains to --max_steps on `data` ((volume, classes)), or on one synthetic batch when
-    `data` is None (--exec_mode benchmark)."""
+def _loss_weights(params, logger, data):
+    """The weight map of the training slices for a weighted --loss, else None."""
+    if not params.weighted_loss or data is None:
+        return None
+    started = time.perf_counter()
+    weights = weight_map.weight_map(data[1])
+    logger.message(f'--loss {params.loss}: weight map of {len(weights)} slices in '
+                   f'{time.perf_counter() - started:.1f} s, mean {weights.mean():.2f}, '
+                   f'max {weights.max():.2f}')
+    return weights
+
+
+def train(estimator, params, logger, distributed, data, weights=None, until=None,
+          continuing=False):
+    """Trains to step `until` (--max_steps by default) on `data` ((volume, classes)), with
+    loss `weights` for a weighted --loss, or on one synthetic batch when `data` is None
+    (--exec_mode benchmark). `continuing`: this run trained up to its checkpoint itself."""
+    until = params.max_steps if until is None else until
     # Rank 0's checkpoint decides for every rank: a rank that skipped training while the
     # others waited for it in the broadcast would hang the job.
     start = dist_lib.from_chief(checkpoints.checkpoint_step(estimator.model_dir), distributed)
-    if start >= params.max_steps:
-        logger.message(f'model_dir already holds step {start} >= --max_steps={params.max_steps}: '
-                       'nothing to train')
+    if start >= until:
+        if until == params.max_steps:
+            logger.message(f'model_dir already holds step {start} >= '
+                           f'--max_steps={params.max_steps}: nothing to train')
         return
-    if start:
+    if start and not continuing:
         logger.message(f'resuming from the checkpoint at step {start}')
     if data is None:
         input_fn = data_loader.synthetic_train_input_fn(
             params.input_size, params.batch_size, params.seed + distributed.rank,
             params.weighted_loss)
     else:
-        weights = None
-        if params.weighted_loss:
-            started = time.perf_counter()
-            weights = weight_map.weight_map(data[1])
-            logger.message(f'--loss {params.loss}: weight map of {len(weights)} slices in '
-                           f'{time.perf_counter() - started:.1f} s, mean {weights.mean():.2f}, '
-                           f'max {weights.max():.2f}')
         input_fn = data_loader.train_input_fn(*data, params.input_size, params.batch_size,
                                               params.augment, params.seed, distributed.rank,
-                                              weights)
+                                              weights, first_sample=start * params.batch_size)
     with StopSignals() as signals:
         stop_hook = StopOnSignalHook(signals, dist_lib.sum_fn(distributed), start)
         try:
-            estimator.train(input_fn, max_steps=params.max_steps,
+            estimator.train(input_fn, max_steps=until,
                             hooks=dist_lib.broadcast_hooks(distributed) + [stop_hook])
         except tf.errors.InvalidArgumentError as err:
             report = _DIVERGED_REPORT.search(err.message)
@@ -215,6 +228,40 @@ def _diverged_message(report, params, model_dir):
             f'{report["norm"]}, learning rate {float(report["lr"]):g} (--optimizer '
             f'{params.optimizer}), AMP {amp}; stopped before the update reached the weights '
             f'({kept}); {advice}')
+
+
+def train_evaluating_every(estimator, params, logger, distributed, inputs, weights):
+    """Trains in stretches of --eval_every steps, evaluating the held-out slices after each
+    and keeping the checkpoint with the best V_rand in best_dir.
+
+    Rank 0 evaluates alone; the other ranks wait for it in the next stretch's broadcast.
+    """
+    start = dist_lib.from_chief(checkpoints.checkpoint_step(estimator.model_dir), distributed)
+    stops = list(range((start // params.eval_every + 1) * params.eval_every, params.max_steps,
+                       params.eval_every)) + [params.max_steps]
+    best = checkpoints.best_score(params.best_dir, 'v_rand_thin') if distributed.is_chief \
+        else None
+    writer = tf.summary.create_file_writer(params.eval_dir) if distributed.is_chief else None
+    for i, until in enumerate(stops):
+        train(estimator, params, logger, distributed, inputs.train, weights, until,
+              continuing=i > 0)
+        if not distributed.is_chief:
+            continue
+        record = evaluate(estimator, params, logger, *inputs.held_out, inputs.held_out_slices)
+        with writer.as_default():
+            for name in EVAL_SUMMARIES:
+                tf.summary.scalar(name, record[name], step=record['step'])
+        writer.flush()
+        if best is None or record['v_rand_thin'] > best:
+            best = record['v_rand_thin']
+            checkpoints.keep_best(params.best_dir, estimator.latest_checkpoint(), record)
+            logger.message(f'best V_rand so far ({best:.4f}) at step {record["step"]}: '
+                           f'checkpoint kept in {params.best_dir}')
+
+
+EVAL_SUMMARIES = ('v_rand_thin', 'v_info_thin', 'dice_membrane', 'dice_background',
+                  'pixel_error')
+"""Held-out scores written to TensorBoard (<model_dir>/eval) at every --eval_every."""
 
 
 def benchmark_predict(estimator, params, logger, data):

@@ -78,3 +78,15 @@ def test_weights_do_not_change_images_or_labels(small_dataset):
     for (images, labels), (w_images, w_labels, w) in zip(plain, weighted):
         assert np.allclose(images, w_images) and np.array_equal(labels, w_labels)
         assert np.allclose(w, 1.0)
+
+
+def test_a_resumed_stream_continues_where_the_run_stopped(small_dataset):
+    volume, classes = load_training_data(small_dataset)
+    whole = data_loader.train_input_fn(volume, classes, SMALL_INPUT, 2, True, 0)
+    resumed = data_loader.train_input_fn(volume, classes, SMALL_INPUT, 2, True, 0,
+                                         first_sample=2 * 2)  # Resumed at step 2.
+    batches = [b for b, _ in zip(whole().as_numpy_iterator(), range(4))]
+    continued = [b for b, _ in zip(resumed().as_numpy_iterator(), range(2))]
+    for (images, labels), (c_images, c_labels) in zip(batches[2:], continued):
+        assert np.array_equal(images, c_images)
+        assert np.array_equal(labels['classes'], c_labels['classes'])
