@@ -64,12 +64,23 @@ def test_script_launches_main_with_valid_flags(script, tmp_path):
     assert params.benchmark == ('BENCHMARK' in script)
     if 'INFER' in script:
         assert params.exec_mode == 'predict'
+    elif 'EVAL_FOLD0' in script:
+        assert params.exec_mode == 'train_and_evaluate' and params.fold == 0
+        assert params.eval_every > 0 and params.augment
     elif 'BENCHMARK' in script:
         assert params.exec_mode == 'train' and params.augment
     else:
         assert params.trains and params.predicts
     # jemalloc is preloaded exactly when the system has it.
     assert ('libjemalloc.so.2' in preload) == bool(ctypes.util.find_library('jemalloc'))
+
+
+def test_flags_after_the_batch_size_are_passed_on(tmp_path):
+    result, lines = _launch(tmp_path, 'unet_TRAIN_EVAL_FOLD0_CPU.sh', 'main.py', 'data',
+                            'results', '1', '--loss', 'weighted_ce_dice')
+    assert result.returncode == 0, result.stderr
+    params = Params(**vars(main.build_parser().parse_args(lines[3:])))
+    assert params.loss == 'weighted_ce_dice' and params.max_steps == 560
 
 
 def test_missing_arguments_print_the_usage(tmp_path):
