@@ -46,7 +46,8 @@ def build_parser():
     parser.add_argument('--warmup_steps', type=int, default=DEFAULTS['warmup_steps'],
                         help='Steps excluded from the throughput summary')
     parser.add_argument('--learning_rate', type=float, default=DEFAULTS['learning_rate'],
-                        help='Initial learning rate of SGD with momentum')
+                        help='Initial learning rate (default: 0.01 with --optimizer momentum, '
+                             '0.0001 with adam)')
     parser.add_argument('--momentum', type=float, default=DEFAULTS['momentum'],
                         help='Momentum coefficient of SGD (--optimizer momentum only)')
     parser.add_argument('--decay_steps', type=float, default=DEFAULTS['decay_steps'],

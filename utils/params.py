@@ -7,6 +7,9 @@ from model.sizes import INPUT_TILE, check_input_size
 EXEC_MODES = ('train', 'train_and_predict', 'predict', 'benchmark', 'evaluate',
               'train_and_evaluate')
 OPTIMIZERS = ('momentum', 'adam')
+DEFAULT_LEARNING_RATES = {'momentum': 0.01, 'adam': 0.0001}
+"""--learning_rate when not given: the seed's 0.01 for SGD with momentum 0.99, and NVIDIA's
+later recipe's 1e-4 for Adam, whose steps do not scale with the gradient's size."""
 DEFAULT_MOMENTUM = 0.99
 LR_SCALINGS = ('none', 'linear')
 LOSSES = ('ce_dice', 'weighted_ce', 'weighted_ce_dice')
@@ -24,7 +27,7 @@ class Params:
     weight_decay: float = 0.0005
     log_every: int = 100
     warmup_steps: int = 200
-    learning_rate: float = 0.01
+    learning_rate: float = None
     momentum: float = DEFAULT_MOMENTUM
     decay_steps: float = 5000
     decay_rate: float = 0.95
@@ -54,13 +57,17 @@ class Params:
             value = getattr(self, name)
             _check(value >= 1, name, value, 'an integer >= 1')
         _check(self.warmup_steps >= 0, 'warmup_steps', self.warmup_steps, 'an integer >= 0')
-        _check(self.learning_rate > 0, 'learning_rate', self.learning_rate, 'a number > 0')
         _check(0 <= self.momentum < 1, 'momentum', self.momentum, 'a number in [0, 1)')
         _check(self.weight_decay >= 0, 'weight_decay', self.weight_decay, 'a number >= 0')
         _check(self.decay_steps > 0, 'decay_steps', self.decay_steps, 'a number > 0')
         _check(self.decay_rate >= 0, 'decay_rate', self.decay_rate, 'a number >= 0')
         _check(self.optimizer in OPTIMIZERS, 'optimizer', self.optimizer,
                f'one of {", ".join(OPTIMIZERS)}')
+        if self.learning_rate is None and self.optimizer in DEFAULT_LEARNING_RATES:
+            # Frozen: the resolved default is set once here, so the params log shows it.
+            object.__setattr__(self, 'learning_rate', DEFAULT_LEARNING_RATES[self.optimizer])
+        _check(self.learning_rate is not None and self.learning_rate > 0, 'learning_rate',
+               self.learning_rate, 'a number > 0')
         _check(self.optimizer == 'momentum' or self.momentum == DEFAULT_MOMENTUM, 'momentum',
                self.momentum, f'no --momentum with --optimizer={self.optimizer} (it has its own '
                'moment estimates)')

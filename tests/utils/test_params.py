@@ -20,9 +20,19 @@ SEED_DEFAULTS = dict(exec_mode='train_and_predict', model_dir='./results', batch
 
 def test_seed_flags_keep_their_defaults():
     args = main.build_parser().parse_args(['--data_dir', 'd'])
+    params = Params(**vars(args))
     for name, value in SEED_DEFAULTS.items():
-        assert getattr(args, name) == value, name
-    assert args.input_size == 572
+        assert getattr(params, name) == value, name
+    assert params.input_size == 572
+
+
+@pytest.mark.parametrize('flags, expected', [
+    ([], 0.01), (['--optimizer', 'adam'], 0.0001),
+    (['--optimizer', 'adam', '--learning_rate', '0.003'], 0.003),
+    (['--learning_rate', '0.5'], 0.5)])
+def test_the_default_learning_rate_follows_the_optimizer(flags, expected):
+    args = main.build_parser().parse_args(['--data_dir', 'd', *flags])
+    assert Params(**vars(args)).learning_rate == expected
 
 
 def test_every_flag_is_a_params_field_and_every_field_a_flag():
