@@ -27,7 +27,7 @@ def build_parser():
                              'scores the held-out slices of --fold (or the test volume against '
                              'test-labels.tif), train_and_evaluate trains first; benchmark '
                              'times training and inference on synthetic tensors (pure compute, '
-                             'no --data_dir)')
+                             'no --data_dir); export writes a SavedModel of the checkpoint')
     parser.add_argument('--model_dir', default=DEFAULTS['model_dir'],
                         help='Directory for checkpoints, summaries, logs and predictions')
     parser.add_argument('--data_dir', default=DEFAULTS['data_dir'],

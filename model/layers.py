@@ -84,11 +84,21 @@ def crop_and_concat(skip, upsampled):
     The crop is needed because unpadded convolutions lose border pixels: the encoder map is
     larger than the decoder map it is joined with (e.g. 64x64 against 56x56 at the top level).
     """
-    skip_h, skip_w = skip.shape[1], skip.shape[2]
-    up_h, up_w = upsampled.shape[1], upsampled.shape[2]
+    skip_h, skip_w = _spatial_shape(skip)
+    up_h, up_w = _spatial_shape(upsampled)
     offset_h = (skip_h - up_h) // 2
     offset_w = (skip_w - up_w) // 2
     # tf.slice rather than Python slicing: its gradient is a Pad, several times cheaper than
     # the general StridedSliceGrad (about 3% of a 572x572 training step on a CPU).
     cropped = tf.slice(skip, [0, offset_h, offset_w, 0], [-1, up_h, up_w, -1])
+    # With sizes known only at run time, tf.slice forgets even the channels: restore them.
+    cropped.set_shape(upsampled.shape[:3].concatenate(skip.shape[3:]))
     return tf.concat([cropped, upsampled], axis=-1)
+
+
+def _spatial_shape(tensor):
+    """(height, width): Python ints where the graph knows them, else tensors (an exported
+    model takes tiles of any valid size)."""
+    dynamic = tf.shape(tensor)
+    return tuple(tensor.shape[axis] if tensor.shape[axis] is not None else dynamic[axis]
+                 for axis in (1, 2))

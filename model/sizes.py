@@ -53,10 +53,13 @@ def input_size_for_output(output_side):
 
 
 def check_input_size(height, width):
-    """Raises ValueError naming the nearest valid sizes unless both sides are 16k + 124."""
+    """Raises ValueError naming the nearest valid sizes unless both sides are 16k + 124.
+
+    A side of None (unknown until the graph runs) is not checked.
+    """
     for name, side in (('height', height), ('width', width)):
-        if side is None or not is_valid_input_size(side):
-            nearest = ' or '.join(str(s) for s in nearest_valid_input_sizes(side or 0))
+        if side is not None and not is_valid_input_size(side):
+            nearest = ' or '.join(str(s) for s in nearest_valid_input_sizes(side))
             raise ValueError(
                 f'U-Net input {name} {side} is not valid: unpadded convolutions and 4 poolings '
-                f'need a static side of the form 16k+124 (k >= 4); nearest valid: {nearest}')
+                f'need a side of the form 16k+124 (k >= 4); nearest valid: {nearest}')

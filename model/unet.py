@@ -13,8 +13,9 @@ def unet(inputs, training):
     """Builds the U-Net on `inputs` and returns its logits.
 
     Args:
-        inputs: float32 or bfloat16/float16 `[batch, H, W, 1]`, H and W each 16k + 124 and
-            static, intensities in [-1, 1].
+        inputs: float32 or bfloat16/float16 `[batch, H, W, 1]`, H and W each 16k + 124,
+            intensities in [-1, 1]. A side unknown to the graph (None: an exported model
+            taking tiles of any valid size) is the caller's to keep valid.
         training: Python bool; enables dropout at the bottom of the contracting path.
 
     Returns:

@@ -5,7 +5,7 @@ import os
 from model.sizes import INPUT_TILE, check_input_size
 
 EXEC_MODES = ('train', 'train_and_predict', 'predict', 'benchmark', 'evaluate',
-              'train_and_evaluate')
+              'train_and_evaluate', 'export')
 OPTIMIZERS = ('momentum', 'adam')
 DEFAULT_LEARNING_RATES = {'momentum': 0.01, 'adam': 0.0001}
 """--learning_rate when not given: the seed's 0.01 for SGD with momentum 0.99, and NVIDIA's
@@ -120,8 +120,14 @@ class Params:
 
     @property
     def reads_data(self):
-        """--exec_mode benchmark times the model on synthetic tensors made in memory."""
-        return self.exec_mode != 'benchmark'
+        """--exec_mode benchmark times the model on synthetic tensors made in memory; export
+        reads only the checkpoint."""
+        return self.exec_mode not in ('benchmark', 'export')
+
+    @property
+    def export_dir(self):
+        """Where --exec_mode export writes SavedModels, one timestamped directory each."""
+        return os.path.join(self.model_dir, 'export')
 
     @property
     def eval_dir(self):

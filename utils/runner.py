@@ -13,7 +13,7 @@ import tensorflow as tf
 import dllogger
 from model.sizes import output_size
 from utils import (checkpoints, data_loader, distributed as dist_lib, metrics, outputs,
-                   precision, tta, weight_map)
+                   precision, serving, tta, weight_map)
 from utils.dataset import BACKGROUND
 from utils.hooks.executed_graph_hook import ExecutedGraphHook
 from utils.errors import Interrupted, TrainingDiverged
@@ -78,6 +78,8 @@ def run(params, inputs, logger, distributed):
                 predict(estimator, params, logger, *inputs.test)
         if params.evaluates and distributed.is_chief and not params.eval_every:
             evaluate(estimator, params, logger, *inputs.held_out, inputs.held_out_slices)
+        if params.exec_mode == 'export' and distributed.is_chief:
+            export(estimator, params, logger)
 
 
 def _resolve_amp(params):
@@ -262,6 +264,19 @@ def train_evaluating_every(estimator, params, logger, distributed, inputs, weigh
 EVAL_SUMMARIES = ('v_rand_thin', 'v_info_thin', 'dice_membrane', 'dice_background',
                   'pixel_error')
 """Held-out scores written to TensorBoard (<model_dir>/eval) at every --eval_every."""
+
+
+def export(estimator, params, logger):
+    """Writes a SavedModel of the newest checkpoint under export_dir (utils.serving).
+
+    Returns:
+        The SavedModel's directory.
+    """
+    path = estimator.export_saved_model(params.export_dir, serving.serving_input_receiver_fn)
+    path = path.decode() if isinstance(path, bytes) else path
+    logger.message(f'exported step {checkpoints.checkpoint_step(estimator.model_dir)} to '
+                   f'{path}: load it with utils.serving.ExportedUNet')
+    return path
 
 
 def benchmark_predict(estimator, params, logger, data):

@@ -1,0 +1,75 @@
+"""The exported model: its serving signature, and the loader that tiles images for it.
+
+`--exec_mode export` writes a SavedModel whose signature takes a batch of tiles, float32
+`[n, h, w, 1]` with intensities 0..255 and h, w each 16k + 124 (any such size), and returns
+their probabilities `[n, h - 184, w - 184, 2]`. ExportedUNet, below, turns that into a
+function of whole images of any size, with the overlap-tile strategy `predict` uses:
+
+    from utils.serving import ExportedUNet
+    unet = ExportedUNet('results/export/1795714932')
+    probabilities = unet(image)  # [H, W] intensities 0..255 -> [H, W] P(non-membrane)
+
+or, for a TIFF stack, `python -m utils.serving --saved_model DIR --input in.tif --output
+out.tif`. It needs TensorFlow, not this project's checkpoints or flags.
+"""
+import argparse
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from utils.data_loader import normalize
+from utils.dataset import BACKGROUND
+from utils.tiling import extract_tiles, plan_tiles, stitch
+
+TILES = 'tiles'
+"""The signature's input."""
+PROBABILITIES = 'probabilities'
+"""The signature's output."""
+
+
+def serving_input_receiver_fn():
+    """The Estimator's receiver for export: raw intensities in, normalised as in training."""
+    tiles = tf.compat.v1.placeholder(tf.float32, [None, None, None, 1], name=TILES)
+    return tf.estimator.export.TensorServingInputReceiver(normalize(tiles), {TILES: tiles})
+
+
+class ExportedUNet:
+    """A SavedModel of --exec_mode export as a function of images of any size (H, W >= 1)."""
+
+    def __init__(self, saved_model_dir):
+        self._signature = tf.saved_model.load(saved_model_dir).signatures['serving_default']
+
+    def __call__(self, image):
+        """Probability of non-membrane of every pixel of `image` (`[H, W]`, 0..255)."""
+        image = np.asarray(image, np.float32)
+        if image.ndim != 2 or min(image.shape) < 1:
+            raise ValueError(f'expected one [H, W] image with H, W >= 1, got {image.shape}')
+        plan = plan_tiles(*image.shape)
+        tiles = extract_tiles(image, plan)[..., None]
+        outputs = [self._signature(**{TILES: tf.constant(tile[None])})[PROBABILITIES][0]
+                   for tile in tiles]
+        return stitch([output.numpy()[..., BACKGROUND] for output in outputs], plan)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description='Predict a TIFF stack with an exported U-Net.')
+    parser.add_argument('--saved_model', required=True, help='A directory export wrote')
+    parser.add_argument('--input', required=True, help='TIFF stack of slices to segment')
+    parser.add_argument('--output', required=True,
+                        help='TIFF stack to write: float32 probability of non-membrane')
+    args = parser.parse_args(argv)
+    from utils.errors import DatasetError
+    from utils.tiff_io import read_stack, write_stack
+    try:
+        volume = read_stack(args.input)
+    except DatasetError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    unet = ExportedUNet(args.saved_model)
+    write_stack(args.output, np.stack([unet(page) for page in volume]).astype(np.float32))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
