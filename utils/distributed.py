@@ -72,10 +72,11 @@ def allgather_fn(distributed):
     return hvd.allgather if distributed.horovod else None
 
 
-def sum_fn(distributed):
-    """A function summing a tensor over all ranks when several processes run, None for one."""
+def max_fn(distributed):
+    """A function taking a tensor's maximum over all ranks when several processes run, None
+    for one."""
     if distributed.horovod and distributed.size > 1:
-        return lambda tensor: hvd.allreduce(tensor, op=hvd.Sum)
+        return lambda tensor: hvd.allreduce(tensor, op=hvd.Max)
     return None
 
 

@@ -194,7 +194,7 @@ def train(estimator, params, logger, distributed, data, weights=None, until=None
                                               params.augment, params.seed, distributed.rank,
                                               weights, first_sample=start * params.batch_size)
     with StopSignals() as signals:
-        stop_hook = StopOnSignalHook(signals, dist_lib.sum_fn(distributed), start)
+        stop_hook = StopOnSignalHook(signals, dist_lib.max_fn(distributed), start)
         try:
             estimator.train(input_fn, max_steps=until,
                             hooks=dist_lib.broadcast_hooks(distributed) + [stop_hook])
@@ -204,12 +204,15 @@ def train(estimator, params, logger, distributed, data, weights=None, until=None
                 raise
             raise TrainingDiverged(_diverged_message(report, params, estimator.model_dir)) \
                 from None
-    if signals.received is not None:
-        name = signal.Signals(signals.received).name
+    # A signal that arrived after the last step stopped nothing, but was still asked for.
+    signum = stop_hook.stop_signal or signals.received
+    if signum is not None:
+        name = signal.Signals(signum).name
+        whose = '' if signals.received else ' (sent to another rank)'
         where = (f'; checkpoint saved in {params.model_dir}: rerun the same command to resume'
                  if distributed.is_chief and not params.benchmarks else '')
-        raise Interrupted(f'stopped by {name} after step {stop_hook.last_step}{where}',
-                          signals.received)
+        raise Interrupted(f'stopped by {name}{whose} after step {stop_hook.last_step}{where}',
+                          signum)
 
 
 _DIVERGED_REPORT = re.compile(DIVERGED + r' step=(?P<step>\S+) learning_rate=(?P<lr>\S+) '

@@ -1,6 +1,7 @@
 """Data-parallel training under `horovodrun -np 2` (Gloo) on this CPU, with the real model."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -176,3 +177,24 @@ def test_a_frozen_rank_ends_the_job(small_dataset, tmp_path):
     assert code != 0
     assert 'Timed out waiting' in output
     assert time.time() - stopped_at < 90, output
+
+
+def test_sigterm_to_one_rank_stops_both_after_the_same_step(small_dataset, tmp_path):
+    """The ranks agree on the signal before each step: rank 0, which received nothing, stops
+    after the same step as rank 1 and saves it."""
+    model_dir = tmp_path / 'model'
+    process, victims = _start_endless_run(small_dataset, model_dir)
+    for pid in victims:
+        os.kill(pid, signal.SIGTERM)
+    code, output = finish(process, timeout=180)
+    assert code != 0 and 'Exit code: 143' in output, output
+    rank0 = re.search(r'\[0\]<stderr>:stopped by SIGTERM \(sent to another rank\) after step '
+                      r'(\d+); checkpoint saved in ', output)
+    assert rank0, output
+    state = tf.train.get_checkpoint_state(str(model_dir))
+    assert state.model_checkpoint_path.endswith(f'model.ckpt-{rank0[1]}')
+    # Both ranks ended with the same weights: they stopped after the same step. (Rank 1's
+    # own message may be lost: horovodrun ends it once rank 0 has exited.)
+    consistency = record(read_log(model_dir), 'train_consistency')
+    checksums = consistency['weights_checksum']
+    assert consistency['ranks'] == 2 and checksums[0] == checksums[1]

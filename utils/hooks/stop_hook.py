@@ -3,8 +3,9 @@
 A scheduler's SIGTERM or a user's Ctrl-C would otherwise lose every step since the last
 periodic checkpoint. Caught here instead, the signal lets the step finish and asks the
 session to stop; as the session ends, the Estimator's CheckpointSaverHook saves that step.
-Under Horovod the ranks agree by an allreduce of their flags before each step, so all of
-them stop after the same step and none waits in a collective for a rank that left.
+Under Horovod the ranks agree by an allreduce of their signals before each step, so a signal
+to any rank stops all of them after the same step, and none waits in a collective for a
+rank that left.
 A second signal ends the process at once: the checkpoint being written is then lost, but
 the previous one stays whole (TensorFlow writes to a temporary file and renames it).
 """
@@ -47,34 +48,40 @@ class StopSignals:
 
 
 class StopOnSignalHook(tf.compat.v1.train.SessionRunHook):
-    """Requests a stop after the step during which (or before which) a signal arrived.
+    """Requests a stop after the step during which (or before which) a signal arrived, on
+    this rank or, under Horovod, on any rank.
 
     Args:
         signals: an entered StopSignals.
-        allreduce: function summing an int32 scalar over all ranks (Horovod), or None for
-            one process.
+        allreduce_max: function taking an int32 scalar's maximum over all ranks (Horovod),
+            or None for one process.
         start_step: the global step training starts from (a resumed run's checkpoint).
+
+    After training, `stop_signal` is the number of the signal that stopped it (received by
+    this rank or another), or None, and `last_step` the global step it stopped after.
     """
 
-    def __init__(self, signals, allreduce=None, start_step=0):
+    def __init__(self, signals, allreduce_max=None, start_step=0):
         self._signals = signals
-        self._allreduce = allreduce
+        self._allreduce_max = allreduce_max
         self.last_step = start_step
-        """The global step after the last step run: where training stopped."""
+        self.stop_signal = None
 
     def begin(self):
-        self._local_flag = tf.compat.v1.placeholder_with_default(
-            tf.constant(0, tf.int32), [], name='stop_requested')
-        self._any_flag = (self._allreduce(self._local_flag) if self._allreduce
-                          else self._local_flag)
+        self._local_signal = tf.compat.v1.placeholder_with_default(
+            tf.constant(0, tf.int32), [], name='stop_signal')
+        self._any_signal = (self._allreduce_max(self._local_signal) if self._allreduce_max
+                            else self._local_signal)
 
     def before_run(self, run_context):
-        flag = int(self._signals.received is not None)
-        return tf.compat.v1.train.SessionRunArgs(self._any_flag,
-                                                 feed_dict={self._local_flag: flag})
+        return tf.compat.v1.train.SessionRunArgs(
+            self._any_signal, feed_dict={self._local_signal: self._signals.received or 0})
 
     def after_run(self, run_context, run_values):
         self.last_step += 1
-        # One process need not wait for the next step's agreement.
-        if run_values.results or (self._allreduce is None and self._signals.received):
+        # A rank that received a signal during this step stops only after the next step's
+        # agreement; one process need not wait.
+        received = run_values.results or (self._allreduce_max is None and self._signals.received)
+        if received:
+            self.stop_signal = int(received)
             run_context.request_stop()
