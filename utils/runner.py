@@ -1,5 +1,6 @@
-"""RunConfig + Estimator, and the two things a run does with it: train and predict, each
-either kept (checkpoints, prediction files) or timed (--benchmark, --exec_mode benchmark)."""
+"""RunConfig + Estimator, and what a run does with it: train, predict, evaluate held-out
+slices, export; training and prediction either kept (checkpoints, prediction files) or timed
+(--benchmark, --exec_mode benchmark)."""
 import contextlib
 import os
 import re
@@ -15,8 +16,8 @@ from model.sizes import output_size
 from utils import (checkpoints, data_loader, distributed as dist_lib, metrics, outputs,
                    precision, serving, tta, weight_map)
 from utils.dataset import BACKGROUND
-from utils.hooks.executed_graph_hook import ExecutedGraphHook
 from utils.errors import Interrupted, TrainingDiverged
+from utils.hooks.executed_graph_hook import ExecutedGraphHook
 from utils.hooks.progress_hook import ProgressHook
 from utils.hooks.stop_hook import StopOnSignalHook, StopSignals
 from utils.model_fn import DIVERGED, build_model_fn
@@ -56,7 +57,8 @@ def _graph_variables(params):
 
 
 def run(params, inputs, logger, distributed):
-    """Runs `params.exec_mode` on checked `inputs`: train, predict, or train then predict.
+    """Runs `params.exec_mode` on checked `inputs`: training, then prediction, evaluation or
+    export as the mode asks.
 
     `inputs` is a utils.dataset.Inputs. Under Horovod every rank trains; rank 0 alone
     predicts, while the others are done when training is: prediction uses no collective op,
