@@ -89,6 +89,8 @@ class Params:
         _check(self.num_folds >= 2, 'num_folds', self.num_folds, 'an integer >= 2')
         _check(self.fold is None or 0 <= self.fold < self.num_folds, 'fold', self.fold,
                f'an integer in [0, {self.num_folds}) (--num_folds={self.num_folds})')
+        _check(self.fold is None or self.trains or self.evaluates, 'fold', self.fold,
+               f'no --fold with --exec_mode {self.exec_mode} (it neither trains nor evaluates)')
         try:
             check_input_size(self.input_size, self.input_size)
         except ValueError as err:
