@@ -89,8 +89,9 @@ class Params:
         _check(self.num_folds >= 2, 'num_folds', self.num_folds, 'an integer >= 2')
         _check(self.fold is None or 0 <= self.fold < self.num_folds, 'fold', self.fold,
                f'an integer in [0, {self.num_folds}) (--num_folds={self.num_folds})')
-        _check(self.fold is None or self.trains or self.evaluates, 'fold', self.fold,
-               f'no --fold with --exec_mode {self.exec_mode} (it neither trains nor evaluates)')
+        _check(self.fold is None or (self.trains or self.evaluates) and self.reads_data, 'fold',
+               self.fold, f'no --fold with --exec_mode {self.exec_mode} (it neither trains '
+               'nor evaluates on the data)')
         try:
             check_input_size(self.input_size, self.input_size)
         except ValueError as err:

@@ -34,6 +34,7 @@ def test_fold_0_of_the_isbi_volume_is_slices_0_to_5():
     ({'num_folds': 1}, '--num_folds=1 is invalid: expected an integer >= 2'),
     ({'exec_mode': 'evaluate', 'benchmark': True}, 'no --benchmark with an evaluate mode'),
     ({'exec_mode': 'predict', 'fold': 0}, 'no --fold with --exec_mode predict'),
+    ({'exec_mode': 'benchmark', 'fold': 0}, 'no --fold with --exec_mode benchmark'),
 ])
 def test_bad_fold_settings(settings, message):
     with pytest.raises(ValueError, match=message.replace('[', r'\[').replace(')', r'\)')):
