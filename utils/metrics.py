@@ -13,16 +13,29 @@ VariationOfInformation.getMaximalVInfoAfterThinning). For one slice and one thre
 - V_rand is the F-score of the Rand split and merge scores, V_info the F-score of the mutual
   information normalised by either entropy.
 
-The scores of a stack are the mean over its slices, at each threshold of the sweep 0.0,
-0.1, ..., 0.9; the challenge reports the best threshold's, and so do we, beside t = 0.5.
+The scores of a stack are the mean over its slices, at each threshold of Fiji's sweep from
+0.0 to 1.0 in steps of 0.1; the challenge reports the best threshold's, and so do we, beside
+t = 0.5.
 """
 import numpy as np
 from scipy import sparse
 from skimage.measure import label as connected_components
 from skimage.segmentation import watershed
 
-SWEEP = tuple(round(0.1 * i, 1) for i in range(10))
-"""Thresholds of the challenge's sweep: 0.0 to 1.0 in steps of 0.1 (1.0 leaves no cells)."""
+def _fiji_sweep(start=0.0, stop=1.0, step=0.1):
+    """The thresholds of Fiji's loop `for (th = 0.0; th <= 1.0; th += 0.1)`, accumulated in
+    doubles as it does: 0.0, 0.1, 0.2, 0.30000000000000004, ..., 0.9999999999999999. The
+    last one matters: it keeps as cells exactly the pixels whose probability rounds to 1.0,
+    which for a confident float32 softmax are most of them."""
+    thresholds, threshold = [], start
+    while threshold <= stop:
+        thresholds.append(threshold)
+        threshold += step
+    return tuple(thresholds)
+
+
+SWEEP = _fiji_sweep()
+"""The challenge's 11 thresholds; scores are keyed by them rounded to 0.1 (the last as 1.0)."""
 
 
 def ground_truth_segments(background):
@@ -34,7 +47,8 @@ def ground_truth_segments(background):
 def thinned_segments(background_probs, threshold):
     """Segments of a proposal slice binarised at `threshold`, its membranes thinned to
     1-pixel watershed lines (label 0)."""
-    cells = background_probs > threshold
+    # In doubles, as Fiji compares: float32 would round the last threshold up to 1.0.
+    cells = np.asarray(background_probs, np.float64) > threshold
     markers = connected_components(cells, connectivity=1)
     if markers.max() == 0:
         return markers
@@ -109,7 +123,7 @@ def challenge_scores(background_probs, background, thresholds=SWEEP):
         background: bool `[pages, H, W]`, the ground truth's non-membrane pixels.
 
     Returns:
-        {threshold: (v_rand, v_info)}, each the mean over the pages.
+        {threshold rounded to 0.1: (v_rand, v_info)}, each the mean over the pages.
     """
     truths = [ground_truth_segments(page) for page in background]
     scores = {}
@@ -119,7 +133,7 @@ def challenge_scores(background_probs, background, thresholds=SWEEP):
             proposal = thinned_segments(probs, threshold)
             rand.append(rand_score(truth, proposal))
             info.append(information_score(truth, proposal))
-        scores[threshold] = (float(np.mean(rand)), float(np.mean(info)))
+        scores[round(threshold, 1)] = (float(np.mean(rand)), float(np.mean(info)))
     return scores
 
 

@@ -87,6 +87,18 @@ def test_evaluate_names_every_score_and_finds_the_best_threshold():
     assert low[0.0][0] == pytest.approx(2 / 3)  # Everything is a cell at t = 0.0.
 
 
+def test_the_sweep_is_fijis_including_its_last_threshold_just_below_1():
+    assert len(metrics.SWEEP) == 11 and metrics.SWEEP[3] == 0.1 + 0.1 + 0.1
+    assert 0.99 < metrics.SWEEP[-1] < 1.0
+    # Membranes at 0.99, cells saturated at exactly 1.0 (as a confident float32 softmax
+    # gives): only the last threshold separates them.
+    background = _two_cells()
+    probs = np.where(background, 1.0, 0.99).astype(np.float32)[None]
+    result = metrics.evaluate(probs, background[None])
+    assert result['v_rand_thin'] == pytest.approx(1.0)
+    assert result['v_rand_thin_threshold'] == 1.0
+
+
 def test_pixel_scores():
     background = np.array([[True, True, False, False]])
     probs = np.array([[[0.9, 0.2, 0.1, 0.6]]], np.float32)
