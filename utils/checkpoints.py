@@ -12,6 +12,7 @@ import tempfile
 
 import tensorflow as tf
 
+from utils import outputs
 from utils.errors import UserError
 
 _OPTIMIZER_SLOTS = ('/Momentum', '/Adam', 'beta1_power', 'beta2_power')
@@ -97,13 +98,10 @@ def check_checkpoint(model_dir, expected):
                     f'({"; ".join(details)}); use another --model_dir')
 
 
-BEST_METRICS = 'metrics.json'
-
-
 def best_score(best_dir, key):
     """`key` of the metrics kept with the best checkpoint, or None when none is kept."""
     try:
-        with open(os.path.join(best_dir, BEST_METRICS)) as f:
+        with open(os.path.join(best_dir, outputs.METRICS_FILE)) as f:
             return json.load(f)[key]
     except (OSError, ValueError, KeyError):
         return None
@@ -123,8 +121,7 @@ def keep_best(best_dir, checkpoint, metrics):
     name = os.path.basename(checkpoint)
     with open(os.path.join(staging, 'checkpoint'), 'w') as f:
         f.write(f'model_checkpoint_path: "{name}"\nall_model_checkpoint_paths: "{name}"\n')
-    with open(os.path.join(staging, BEST_METRICS), 'w') as f:
-        json.dump(metrics, f, indent=2, sort_keys=True)
+    outputs.write_metrics(staging, metrics)
     previous = None
     if os.path.exists(best_dir):
         previous = tempfile.mkdtemp(dir=parent, prefix='.best-old-')

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import main
 from conftest import SMALL_INPUT
-from utils import checkpoints
+from utils import checkpoints, outputs
 from utils.params import Params
 
 
@@ -42,7 +42,7 @@ def test_evaluations_during_training_and_the_best_checkpoint(small_dataset, tmp_
     assert steps['v_rand_thin'] == [3, 6, 7] and steps['v_info_thin'] == [3, 6, 7]
 
     # best/ holds the checkpoint of the best evaluation, whole, with its metrics.
-    kept = json.loads((model_dir / 'best' / checkpoints.BEST_METRICS).read_text())
+    kept = json.loads((model_dir / 'best' / outputs.METRICS_FILE).read_text())
     assert kept['v_rand_thin'] == max(e['v_rand_thin'] for e in evaluations)
     best_checkpoint = tf.train.latest_checkpoint(str(model_dir / 'best'))
     assert int(tf.train.load_variable(best_checkpoint, 'global_step')) == kept['step']
