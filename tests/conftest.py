@@ -1,5 +1,6 @@
 """Shared fixtures: tiny ISBI-format datasets built in tmp_path, never the real data."""
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -23,6 +24,18 @@ def small_dataset(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp('small_dataset')
     synthetic.generate_dataset(str(data_dir), seed=1, train_pages=4, test_pages=2, size=96)
     return str(data_dir)
+
+
+@pytest.fixture(scope='module')
+def module_tmp_path(tmp_path_factory, request):
+    """A directory for the run a module's tests share, removed when the module ends.
+
+    Every trained model_dir holds about 500 MB of full-size U-Net checkpoints; kept to the end
+    of the session (pytest's default for tmp_path_factory) they filled a CI machine's disk.
+    """
+    path = tmp_path_factory.mktemp(request.module.__name__.rpartition('.')[2])
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture()

@@ -20,9 +20,9 @@ LABELS = dataset.TRAIN_LABELS
 
 
 @pytest.fixture(scope='module')
-def good_model_dir(small_dataset, tmp_path_factory):
+def good_model_dir(small_dataset, module_tmp_path):
     """A model_dir with the outputs of a real run: checkpoints, predictions, log, summaries."""
-    model_dir = tmp_path_factory.mktemp('good') / 'model'
+    model_dir = module_tmp_path / 'model'
     assert _main(small_dataset, model_dir, '--max_steps', 2,
                  exec_mode='train_and_predict') == 0
     assert os.path.exists(model_dir / 'pred' / 'test-probs.tif')

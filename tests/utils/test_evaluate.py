@@ -105,3 +105,22 @@ def test_evaluate_needs_a_checkpoint(small_dataset, tmp_path, capsys):
     assert _evaluate(small_dataset, tmp_path / 'm', '--fold', 0, '--num_folds', 2,
                      exec_mode='evaluate') == 2
     assert 'no checkpoint to predict with' in capsys.readouterr().err
+
+
+def _train_and_score(data_dir, model_dir, seed):
+    """Held-out probabilities and metrics of a short augmented, weighted-loss run."""
+    assert _evaluate(data_dir, model_dir, '--max_steps', 6, '--seed', seed, '--augment',
+                     '--loss', 'weighted_ce_dice', '--optimizer', 'adam', '--learning_rate',
+                     0.001, '--fold', 1, '--num_folds', 2, exec_mode='train_and_evaluate') == 0
+    record = json.loads((model_dir / 'eval' / outputs.METRICS_FILE).read_text())
+    return read_stack(str(model_dir / 'eval' / outputs.EVAL_PROBS_FILE)), record
+
+
+def test_same_seed_same_command_same_scores(small_dataset, tmp_path):
+    # Issue 5 asks for the same metrics to 3 decimals; on one CPU the run is bit-identical.
+    probs, record = _train_and_score(small_dataset, tmp_path / 'first', seed=3)
+    probs_again, record_again = _train_and_score(small_dataset, tmp_path / 'again', seed=3)
+    probs_other, _ = _train_and_score(small_dataset, tmp_path / 'other', seed=4)
+    assert np.array_equal(probs, probs_again)
+    assert record == record_again
+    assert np.abs(probs - probs_other).max() > 1e-3

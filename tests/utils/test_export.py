@@ -20,9 +20,9 @@ def _float_pages(path):
 
 
 @pytest.fixture(scope='module')
-def exported(small_dataset, tmp_path_factory):
+def exported(small_dataset, module_tmp_path):
     """A trained model_dir with predictions, and the SavedModel exported from it."""
-    model_dir = tmp_path_factory.mktemp('export') / 'model'
+    model_dir = module_tmp_path / 'model'
     flags = ['--data_dir', small_dataset, '--model_dir', str(model_dir), '--input_size',
              str(SMALL_INPUT), '--warmup_steps', '0']
     assert main.main(flags + ['--exec_mode', 'train_and_predict', '--max_steps', '3']) == 0

@@ -47,8 +47,8 @@ def record(records, step):
 
 
 @pytest.fixture(scope='module')
-def two_process_run(small_dataset, tmp_path_factory):
-    model_dir = tmp_path_factory.mktemp('hvd_train')
+def two_process_run(small_dataset, module_tmp_path):
+    model_dir = module_tmp_path
     started = time.time()
     code, output = finish(horovodrun(2, ['--exec_mode', 'train', '--data_dir', small_dataset,
                                          '--model_dir', str(model_dir), '--max_steps', '3',
