@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # The CPU schedule: trains on ISBI folds 1-4 (slices 6-29) with the paper's weighted loss and
 # scores fold 0 (slices 0-5) every 80 steps, keeping the best checkpoint by V_rand in
 # <results>/best. Sized to finish within 90 minutes on a 2-core CPU: 720 steps of one 572x572

@@ -46,6 +46,13 @@ def test_every_seed_script_is_there():
 
 
 @pytest.mark.parametrize('script', SCRIPTS)
+def test_script_names_its_interpreter(script):
+    # Users also run them as ./examples/<script>.sh once made executable.
+    with open(os.path.join(EXAMPLES, script)) as source:
+        assert source.readline() == '#!/usr/bin/env bash\n'
+
+
+@pytest.mark.parametrize('script', SCRIPTS)
 def test_script_launches_main_with_valid_flags(script, tmp_path):
     result, lines = _launch(tmp_path, script, 'path/main.py', 'data', 'results', '3')
     assert result.returncode == 0, result.stderr
