@@ -1,0 +1,47 @@
+"""Output files are replaced atomically: a write that fails or a process killed mid-write
+leaves the previous file byte-identical."""
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from utils import outputs
+from utils.tiff_io import read_stack, write_atomically, write_stack
+
+GOOD = np.linspace(0, 1, 2 * 8 * 8, dtype=np.float32).reshape(2, 8, 8)
+
+
+def test_a_failing_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    outputs.write_predictions(str(tmp_path), GOOD)
+    before = (tmp_path / outputs.PROBS_FILE).read_bytes()
+
+    def half_then_fail(file):
+        file.write(before[:len(before) // 2])
+        raise OSError('No space left on device')
+
+    with pytest.raises(OSError, match='No space left'):
+        write_atomically(str(tmp_path / outputs.PROBS_FILE), half_then_fail)
+    assert (tmp_path / outputs.PROBS_FILE).read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == sorted([outputs.PROBS_FILE, outputs.MASKS_FILE])
+
+
+def test_a_process_killed_mid_write_leaves_the_old_file(tmp_path):
+    path = tmp_path / outputs.PROBS_FILE
+    write_stack(str(path), GOOD)
+    before = path.read_bytes()
+    child_code = (
+        'import os, signal\n'
+        'from utils.tiff_io import write_atomically\n'
+        'def die(file):\n'
+        '    file.write(b"II*\\0" + b"x" * 1000)\n'
+        '    file.flush()\n'
+        '    os.kill(os.getpid(), signal.SIGKILL)\n'
+        f'write_atomically({str(path)!r}, die)\n')
+    child = subprocess.run([sys.executable, '-c', child_code], cwd=ROOT, timeout=120)
+    assert child.returncode == -signal.SIGKILL
+    assert path.read_bytes() == before
+    assert read_stack(str(path)).shape == GOOD.shape  # Still a whole, readable stack.
