@@ -102,7 +102,11 @@ def _ends_without_newline(path):
 
 def _format_value(value):
     if isinstance(value, float):
-        return f'{value:.4f}' if abs(value) < 1e4 else f'{value:.4g}'
+        # Four decimals suit losses and rates of images; a small learning rate or weight decay
+        # needs significant digits instead, or a decayed 0.00026 reads 0.0003 and 1e-05 reads 0.
+        if value == 0 or 0.01 <= abs(value) < 1e4:
+            return f'{value:.4f}'
+        return f'{value:.4g}'
     return str(value)
 
 

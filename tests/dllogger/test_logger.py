@@ -54,5 +54,13 @@ def test_stdout_backend_formats_metrics_and_skips_metadata():
     assert lines[1].endswith('] done')
 
 
+def test_stdout_backend_keeps_small_values_significant_digits():
+    stream = io.StringIO()
+    Logger([StdOutBackend(stream)]).log(
+        5, {'learning_rate': 0.00026384, 'weight_decay': 1e-05, 'zero': 0.0, 'big': 123456.7})
+    assert stream.getvalue().rstrip().endswith(
+        'step 5 | learning_rate 0.0002638 | weight_decay 1e-05 | zero 0.0000 | big 1.235e+05')
+
+
 def test_logger_without_backends_writes_nothing():
     Logger().log(1, {'loss': 1.0})
