@@ -100,6 +100,10 @@ def build_parser():
     parser.add_argument('--tta', action='store_true',
                         help='Test-time augmentation: average the probabilities over the 8 '
                              'flips and rotations (8 times the prediction time)')
+    parser.add_argument('--profile_step', type=int, default=DEFAULTS['profile_step'],
+                        help='Trace the Nth step of this run\'s training and of each '
+                             'prediction: time per op type in the log, a Chrome trace in '
+                             '<model_dir>/profile (0: off)')
     return parser
 
 

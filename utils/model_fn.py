@@ -5,8 +5,8 @@ from model.unet import unet
 from utils import distributed as dist_lib
 from utils import losses, precision
 from utils.dataset import BACKGROUND
+from utils.hooks import inspection_hooks
 from utils.hooks.consistency_hook import ConsistencyHook
-from utils.hooks.executed_graph_hook import ExecutedGraphHook
 from utils.hooks.progress_hook import ProgressHook
 
 LEARNING_RATE_NAME = 'learning_rate_schedule'
@@ -73,7 +73,7 @@ def build_model_fn(logger, distributed, amp_dtype=None):
                 logger, dict(logged, loss=loss, learning_rate=learning_rate),
                 global_step, params.batch_size * distributed.size, params.log_every,
                 params.warmup_steps, params.max_steps, 'train_summary'))
-            hooks.append(ExecutedGraphHook(logger, 'train'))
+            hooks += inspection_hooks(logger, params, 'train')
         return tf.estimator.EstimatorSpec(mode, loss=loss, train_op=train_op,
                                           training_hooks=hooks)
 

@@ -45,6 +45,7 @@ class Params:
     tta: bool = False
     loss: str = 'ce_dice'
     eval_every: int = 0
+    profile_step: int = 0
 
     def __post_init__(self):
         _check(self.exec_mode in EXEC_MODES, 'exec_mode', self.exec_mode,
@@ -83,6 +84,8 @@ class Params:
                self.tta, 'a mode that predicts or evaluates, not a benchmark')
         _check(self.loss in LOSSES, 'loss', self.loss, f'one of {", ".join(LOSSES)}')
         _check(self.eval_every >= 0, 'eval_every', self.eval_every, 'an integer >= 0')
+        _check(self.profile_step >= 0, 'profile_step', self.profile_step,
+               'an integer >= 0 (0: no trace)')
         _check(not self.eval_every or self.exec_mode == 'train_and_evaluate', 'eval_every',
                self.eval_every, '0 unless --exec_mode train_and_evaluate (it scores the '
                'held-out slices during training)')
@@ -141,6 +144,11 @@ class Params:
     def best_dir(self):
         """Where --eval_every keeps the checkpoint with the best V_rand so far."""
         return os.path.join(self.model_dir, 'best')
+
+    @property
+    def profile_dir(self):
+        """Where --profile_step writes its Chrome traces."""
+        return os.path.join(self.model_dir, 'profile')
 
     @property
     def pred_dir(self):

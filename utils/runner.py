@@ -17,7 +17,7 @@ from utils import (checkpoints, data_loader, distributed as dist_lib, metrics, o
                    precision, serving, tta, weight_map)
 from utils.dataset import BACKGROUND
 from utils.errors import Interrupted, TrainingDiverged
-from utils.hooks.executed_graph_hook import ExecutedGraphHook
+from utils.hooks import inspection_hooks
 from utils.hooks.progress_hook import ProgressHook
 from utils.hooks.stop_hook import StopOnSignalHook, StopSignals
 from utils.model_fn import DIVERGED, build_model_fn
@@ -300,7 +300,7 @@ def benchmark_predict(estimator, params, logger, data):
                        f'{plan.input_shape[1]} each')
     hooks = [ProgressHook(logger, {}, None, params.batch_size, params.log_every,
                           params.warmup_steps, params.max_steps, 'predict_summary'),
-             ExecutedGraphHook(logger, 'predict')]
+             *inspection_hooks(logger, params, 'predict')]
     input_fn = data_loader.predict_input_fn(tiles, params.batch_size, batches=params.max_steps)
     for _ in estimator.predict(input_fn, hooks=hooks, yield_single_examples=False):
         pass
@@ -327,7 +327,7 @@ def _predict_tiled(estimator, params, logger, volume):
                    f'as {len(plan.offsets)} tile(s) of {plan.input_shape[0]}x'
                    f'{plan.input_shape[1]} each')
     predictions = estimator.predict(data_loader.predict_input_fn(tiles, params.batch_size),
-                                    hooks=[ExecutedGraphHook(logger, 'predict')],
+                                    hooks=inspection_hooks(logger, params, 'predict'),
                                     yield_single_examples=True)
     tile_probs = [p['probabilities'][..., BACKGROUND] for p in predictions]
     per_slice = len(plan.offsets)

@@ -44,9 +44,9 @@ def test_every_flag_is_a_params_field_and_every_field_a_flag():
 def test_every_field_is_read_by_the_code():
     sources = [open(os.path.join(ROOT, 'main.py')).read()]
     for folder in ('utils', 'model'):
-        for name in os.listdir(os.path.join(ROOT, folder)):
-            if name.endswith('.py') and name != 'params.py':
-                sources.append(open(os.path.join(ROOT, folder, name)).read())
+        for directory, _, names in os.walk(os.path.join(ROOT, folder)):
+            sources += [open(os.path.join(directory, name)).read() for name in names
+                        if name.endswith('.py') and name != 'params.py']
     code = '\n'.join(sources)
     # A field may be read through a Params property that the code reads, e.g. benchmarks.
     readers = {name: inspect.getsource(prop.fget) for name, prop in vars(Params).items()
@@ -73,6 +73,7 @@ def test_params_are_frozen():
     ('momentum', 1.0, r'a number in \[0, 1\)'), ('weight_decay', -1e-3, 'a number >= 0'),
     ('decay_steps', 0, 'a number > 0'), ('decay_rate', -1, 'a number >= 0'),
     ('seed', -1, 'an integer >= 0'), ('input_size', 570, 'nearest valid: 556 or 572'),
+    ('profile_step', -1, 'an integer >= 0'),
 ])
 def test_invalid_values_name_the_flag(flag, value, message):
     with pytest.raises(ValueError, match=f'--{flag}.*{message}'):
