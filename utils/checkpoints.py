@@ -12,7 +12,7 @@ import tempfile
 
 import tensorflow as tf
 
-from utils import outputs
+from utils import outputs, tiff_io
 from utils.errors import UserError
 
 _OPTIMIZER_SLOTS = ('/Momentum', '/Adam', 'beta1_power', 'beta2_power')
@@ -116,6 +116,7 @@ def keep_best(best_dir, checkpoint, metrics):
     """
     parent = os.path.dirname(os.path.abspath(best_dir))
     staging = tempfile.mkdtemp(dir=parent, prefix='.best-')
+    os.chmod(staging, tiff_io.ordinary_mode(0o777))  # not mkdtemp's 0700
     for path in glob.glob(checkpoint + '.*'):
         shutil.copy2(path, staging)
     name = os.path.basename(checkpoint)

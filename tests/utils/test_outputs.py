@@ -2,6 +2,7 @@
 leaves the previous file byte-identical."""
 import os
 import signal
+import stat
 import subprocess
 import sys
 
@@ -13,6 +14,24 @@ from utils import outputs
 from utils.tiff_io import read_stack, write_atomically, write_stack
 
 GOOD = np.linspace(0, 1, 2 * 8 * 8, dtype=np.float32).reshape(2, 8, 8)
+
+
+def _mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_outputs_get_the_permissions_of_an_ordinary_write(tmp_path):
+    old_umask = os.umask(0o027)
+    try:
+        outputs.write_predictions(str(tmp_path), GOOD)
+        assert _mode(tmp_path / outputs.PROBS_FILE) == 0o640  # not mkstemp's 0600
+        # Rewriting keeps the mode the user gave the file.
+        os.chmod(tmp_path / outputs.PROBS_FILE, 0o444)
+        outputs.write_predictions(str(tmp_path), GOOD[::-1].copy())
+        assert _mode(tmp_path / outputs.PROBS_FILE) == 0o444
+        assert read_stack(str(tmp_path / outputs.PROBS_FILE)).shape == GOOD.shape
+    finally:
+        os.umask(old_umask)
 
 
 def test_a_failing_write_leaves_the_old_file_and_no_temporary(tmp_path):
