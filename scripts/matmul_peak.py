@@ -2,7 +2,9 @@
 
     python scripts/matmul_peak.py [--size 4096] [--repeats 5]
 
-Prints one JSON object, {"float32": GFLOP/s, "bfloat16": GFLOP/s, ...}. A matmul this large
+Prints one JSON object, {"float32": {"best": GFLOP/s, "sustained": GFLOP/s}, "bfloat16": ...}:
+the fastest single product, and the rate over all timed products (work / time), which is
+what a long computation can count on while the machine is shared. A matmul this large
 is the best case of the library kernels the U-Net's convolutions also use (oneDNN on CPUs),
 so the U-Net's FLOP rate divided by this is the fraction of the reachable peak it attains.
 Threads as in the product: every core for one op, one op at a time.
@@ -13,12 +15,16 @@ import os
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import main as unet_main  # noqa: E402  (its quiet TensorFlow import)
+
 DTYPES = ('float32', 'bfloat16')
 
 
 def measure(size, repeats, dtype_name):
-    """Best GFLOP/s over `repeats` products of two `size` x `size` matrices (2 n^3 each)."""
-    import tensorflow as tf
+    """{'best', 'sustained'} GFLOP/s of `repeats` products of two `size` x `size` matrices
+    (2 n^3 each)."""
+    tf = unet_main.import_tensorflow()
     graph = tf.Graph()
     with graph.as_default():
         dtype = tf.as_dtype(dtype_name)
@@ -32,12 +38,13 @@ def measure(size, repeats, dtype_name):
         with tf.compat.v1.Session(config=config) as session:
             session.run(tf.compat.v1.global_variables_initializer())
             session.run(product.op)  # warm-up: kernel selection, allocation
-            best = float('inf')
+            seconds = []
             for _ in range(repeats):
                 start = time.perf_counter()
                 session.run(product.op)  # run without fetching: no copy of the result
-                best = min(best, time.perf_counter() - start)
-    return 2 * size ** 3 / best / 1e9
+                seconds.append(time.perf_counter() - start)
+    flop = 2 * size ** 3
+    return {'best': flop / min(seconds) / 1e9, 'sustained': flop * repeats / sum(seconds) / 1e9}
 
 
 def main(argv=None):

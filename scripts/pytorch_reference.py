@@ -1,13 +1,14 @@
 """The same U-Net in PyTorch, timed on this machine: the reference the README compares with.
 
     pip install torch==2.13.0   # not a dependency of the project; any recent CPU build works
-    python scripts/pytorch_reference.py [--steps 5] [--warmup_steps 2]
+    python scripts/pytorch_reference.py [--steps 5] [--warmup_steps 2] [--config float32:channels_last]
 
 Builds the paper's network as model/unet.py does (unpadded 3x3 convolutions, 2x2 pooling,
 64..1024 channels, dropout 0.5 at the bottom, 2x2 up-convolutions, crop-and-concatenate,
-1x1 output), then times batch-1 572x572 training steps (cross-entropy + soft Dice, SGD with
-momentum) and inference in float32 and bfloat16 autocast, each with the default and the
-channels_last memory format. Prints a Markdown table and one JSON line. Preload jemalloc from
+1x1 output), then times batch-1 training steps on 572x572 windows (cross-entropy + soft Dice,
+SGD with momentum) and inference in float32 and bfloat16 autocast, each with the default and
+the channels_last memory format (--config picks some). Prints a Markdown table and one JSON
+line (scripts/benchmark.py --pytorch_python reads it). Preload jemalloc from
 outside (LD_PRELOAD) to time it with that allocator.
 """
 import argparse
@@ -21,7 +22,8 @@ from torch import nn
 import torch.nn.functional as F
 
 FILTERS = (64, 128, 256, 512, 1024)
-INPUT, OUTPUT = 572, 388
+DTYPES = ('float32', 'bfloat16')
+MEMORY_FORMATS = ('default', 'channels_last')
 
 
 def double_conv(channels_in, channels_out):
@@ -76,11 +78,13 @@ def time_steps(step, steps, warmup_steps):
     return len(seconds) / sum(seconds)
 
 
-def measure(dtype, channels_last, steps, warmup_steps):
+def measure(dtype, channels_last, steps, warmup_steps, size):
     torch.manual_seed(0)
     model = UNet()
-    images = torch.rand(1, 1, INPUT, INPUT) * 2 - 1
-    labels = torch.randint(0, 2, (1, OUTPUT, OUTPUT))
+    images = torch.rand(1, 1, size, size) * 2 - 1
+    with torch.no_grad():
+        output_shape = model(images).shape[2:]  # 388x388 for 572x572: no padding
+    labels = torch.randint(0, 2, (1, *output_shape))
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
         images = images.contiguous(memory_format=torch.channels_last)
@@ -111,22 +115,38 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--steps', type=int, default=5)
     parser.add_argument('--warmup_steps', type=int, default=2)
+    parser.add_argument('--input_size', type=int, default=572,
+                        help='window side, 16k+124 as for main.py')
+    parser.add_argument('--config', action='append', metavar='DTYPE:FORMAT',
+                        help=f'measure only these, e.g. float32:channels_last (dtypes '
+                             f'{", ".join(DTYPES)}; formats {", ".join(MEMORY_FORMATS)}); '
+                             f'default: all four')
     args = parser.parse_args(argv)
     if args.steps < 1 or args.warmup_steps < 0:
         parser.error('--steps must be >= 1 and --warmup_steps >= 0')
+    if args.input_size < 124 or (args.input_size - 124) % 16:
+        parser.error(f'--input_size={args.input_size}: expected 16k+124, e.g. 572')
+    configs = args.config or [f'{d}:{f}' for d in DTYPES for f in MEMORY_FORMATS]
+    for config in configs:
+        dtype, _, memory_format = config.partition(':')
+        if dtype not in DTYPES or memory_format not in MEMORY_FORMATS:
+            parser.error(f'--config={config}: expected DTYPE:FORMAT, e.g. float32:channels_last')
     torch.set_num_threads(len(os.sched_getaffinity(0)))
-    results = [measure(dtype, channels_last, args.steps, args.warmup_steps)
-               for dtype in ('float32', 'bfloat16') for channels_last in (False, True)]
+    results = []
+    for config in configs:
+        dtype, _, memory_format = config.partition(':')
+        results.append(measure(dtype, memory_format == 'channels_last', args.steps,
+                               args.warmup_steps, args.input_size))
     preload = os.environ.get('LD_PRELOAD', '')
     print(f'PyTorch {torch.__version__}, {torch.get_num_threads()} threads, '
           f'jemalloc {"preloaded" if "jemalloc" in preload else "not preloaded"}, '
-          f'batch 1, {INPUT}x{INPUT}')
+          f'batch 1, {args.input_size}x{args.input_size}')
     print('| dtype | channels_last | train img/s | inference img/s |\n|---|---|---:|---:|')
     for r in results:
         print(f"| {r['dtype']} | {r['channels_last']} | {r['train_images_per_sec']:.3f} | "
               f"{r['inference_images_per_sec']:.3f} |")
     print(json.dumps({'torch': torch.__version__, 'jemalloc': 'jemalloc' in preload,
-                      'results': results}))
+                      'input_size': args.input_size, 'results': results}))
     return 0
 
 

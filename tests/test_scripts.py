@@ -1,0 +1,97 @@
+"""scripts/: the benchmark, the matmul peak and the PyTorch reference run and report sane
+figures (their numbers are measurements, not tested values)."""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+SCRIPTS = os.path.join(ROOT, 'scripts')
+QUICK_INPUT = 188
+"""The smallest window the tiling accepts here: a 4x4 output keeps every run short."""
+
+
+def _script(name, *argv, python=sys.executable):
+    return subprocess.run([python, os.path.join(SCRIPTS, name), *map(str, argv)], cwd=ROOT,
+                          capture_output=True, text=True)
+
+
+def test_matmul_peak_reports_best_and_sustained_rates():
+    result = _script('matmul_peak.py', '--size', 256, '--repeats', 3)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ''  # TensorFlow's start-up noise is filtered
+    peak = json.loads(result.stdout)
+    for dtype in ('float32', 'bfloat16'):
+        # The best single product is at least the rate over all of them.
+        assert peak[dtype]['best'] >= peak[dtype]['sustained'] > 0
+
+
+def test_benchmark_measures_every_row_against_a_bracketing_peak(small_dataset, tmp_path):
+    output = tmp_path / 'benchmark.json'
+    result = _script('benchmark.py', '--data_dir', small_dataset, '--output', output,
+                     '--input_size', QUICK_INPUT, '--batch_sizes', '1,2', '--precisions',
+                     'fp32,amp', '--steps', 2, '--warmup_steps', 1, '--peak_size', 256,
+                     '--peak_repeats', 2, '--jemalloc', 'off')
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(output.read_text())
+    rows = {(r['mode'], r['data'], r['batch_size'], r['precision']): r for r in report['rows']}
+    expected = {(mode, 'synthetic', batch, 'fp32') for mode in ('train', 'inference')
+                for batch in (1, 2)}
+    expected.add(('train', 'ISBI-format, --augment', 1, 'fp32'))
+    assert expected <= set(rows)
+
+    def brackets(dtype):
+        sustained = [peak[dtype]['sustained'] for peak in report['peaks']]
+        return [(before + after) / 2 for before, after in zip(sustained, sustained[1:])]
+
+    for r in rows.values():
+        assert r['images_per_sec'] > 0 and r['gflop_per_sec'] > 0
+        # Each row is compared with the mean of the peaks measured just before and after it.
+        assert r['fraction_of_peak'] == pytest.approx(r['gflop_per_sec'] /
+                                                      r['peak_gflop_per_sec'])
+        assert any(r['peak_gflop_per_sec'] == pytest.approx(b)
+                   for b in brackets(r['conv_dtype']))
+        latencies = [r[f'latency_{name}_ms'] for name in ('mean', 'p90', 'p95', 'p99')]
+        assert all(value > 0 for value in latencies)
+        assert latencies[1:] == sorted(latencies[1:])
+    # One peak before the first timed run and one after each: the augmented run and every
+    # compute-only run (a batch size and precision, whose training and inference make 2 rows).
+    compute_only_runs = {(batch, precision) for _, data, batch, precision in rows
+                         if data == 'synthetic'}
+    assert len(report['peaks']) == 1 + 1 + len(compute_only_runs)
+    if 'amp_fallback' in report:  # no bfloat16 hardware: one AMP run, in float32, says so
+        assert report['amp_fallback'].startswith('warning: --use_amp')
+        assert [r['conv_dtype'] for r in rows.values() if r['precision'] == 'amp'] == \
+            ['float32', 'float32']
+    assert report['input_pipeline']['ratio'] > 0
+    assert report['whole_slice_inference']['speedup'] > 0
+    assert report['flop_per_image']['train'] == 3 * report['flop_per_image']['inference']
+    assert '| mode | input | batch |' in result.stdout
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--input_size', 570], '--input_size'),
+    (['--pytorch_python', '/nonexistent/python'], '--pytorch_python=/nonexistent/python'),
+    (['--peak_repeats', 0], '--peak_size and --peak_repeats must be >= 1'),
+])
+def test_benchmark_rejects_bad_flags_before_measuring(flags, message, tmp_path):
+    result = _script('benchmark.py', '--output', tmp_path / 'b.json', *flags)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert not (tmp_path / 'b.json').exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec('torch') is None,
+                    reason='PyTorch is not a dependency; the reference needs it installed')
+def test_pytorch_reference_times_the_same_network():
+    result = _script('pytorch_reference.py', '--input_size', QUICK_INPUT, '--steps', 1,
+                     '--warmup_steps', 0, '--config', 'float32:channels_last')
+    assert result.returncode == 0, result.stderr
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    (only,) = measured['results']
+    assert only['dtype'] == 'float32' and only['channels_last']
+    assert only['train_images_per_sec'] > 0 and only['inference_images_per_sec'] > 0
