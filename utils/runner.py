@@ -210,7 +210,8 @@ def train(estimator, params, logger, distributed, data, weights=None, until=None
     signum = stop_hook.stop_signal or signals.received
     if signum is not None:
         name = signal.Signals(signum).name
-        whose = '' if signals.received else ' (sent to another rank)'
+        own = stop_hook.own_signal if stop_hook.stop_signal else signals.received is not None
+        whose = '' if own else ' (sent to another rank)'
         where = (f'; checkpoint saved in {params.model_dir}: rerun the same command to resume'
                  if distributed.is_chief and not params.benchmarks else '')
         raise Interrupted(f'stopped by {name}{whose} after step {stop_hook.last_step}{where}',

@@ -58,14 +58,19 @@ class StopOnSignalHook(tf.compat.v1.train.SessionRunHook):
         start_step: the global step training starts from (a resumed run's checkpoint).
 
     After training, `stop_signal` is the number of the signal that stopped it (received by
-    this rank or another), or None, and `last_step` the global step it stopped after.
+    this rank or another), or None; `own_signal` whether this rank had received it when the
+    stop was decided (a signal arriving later, e.g. horovodrun's to the ranks left once one
+    exited, does not change who stopped the run); `last_step` the global step it stopped
+    after.
     """
 
     def __init__(self, signals, allreduce_max=None, start_step=0):
         self._signals = signals
         self._allreduce_max = allreduce_max
+        self._fed_signal = 0
         self.last_step = start_step
         self.stop_signal = None
+        self.own_signal = False
 
     def begin(self):
         self._local_signal = tf.compat.v1.placeholder_with_default(
@@ -74,14 +79,17 @@ class StopOnSignalHook(tf.compat.v1.train.SessionRunHook):
                             else self._local_signal)
 
     def before_run(self, run_context):
+        self._fed_signal = self._signals.received or 0
         return tf.compat.v1.train.SessionRunArgs(
-            self._any_signal, feed_dict={self._local_signal: self._signals.received or 0})
+            self._any_signal, feed_dict={self._local_signal: self._fed_signal})
 
     def after_run(self, run_context, run_values):
         self.last_step += 1
         # A rank that received a signal during this step stops only after the next step's
         # agreement; one process need not wait.
-        received = run_values.results or (self._allreduce_max is None and self._signals.received)
+        alone = self._allreduce_max is None
+        received = run_values.results or (alone and self._signals.received)
         if received:
             self.stop_signal = int(received)
+            self.own_signal = bool(self._fed_signal or (alone and self._signals.received))
             run_context.request_stop()
