@@ -17,8 +17,9 @@ One run measures, each in its own `main.py` process, as a user would run it:
   peak and of the synthetic-input rate (the input pipeline's cost); inference of whole slices
   as the product tiles them (`--exec_mode predict --benchmark`) against four 572x572 tiles;
   with --pytorch_python, the same network in PyTorch (scripts/pytorch_reference.py, float32,
-  channels_last: its best configuration here); and, with jemalloc installed, the same run
-  without it: what the allocator is worth.
+  channels_last: its best configuration here), bracketed by peaks like the rows, so that the
+  two can be compared as measured and at equal peak; and, with jemalloc installed, the same
+  run without it: what the allocator is worth.
 
 It prints a Markdown table and writes every measured record as JSON. Shared machines are
 noisy: compare figures of one run, not across runs.
@@ -241,14 +242,14 @@ def main(argv=None):
             records, peaks = runner.bracketed(lambda: runner.main(
                 ['--exec_mode', 'benchmark', '--batch_size', str(batch), *measure,
                  *PRECISIONS[precision]]))
-            for mode, key in (('train', 'train'), ('inference', 'predict')):
-                report['rows'].append(row(mode, batch, precision, records[f'{key}_summary'],
-                                          records[f'{key}_graph'], flop_per_image[mode],
-                                          peaks))
-            return records
+            rows = [row(mode, batch, precision, records[f'{key}_summary'],
+                        records[f'{key}_graph'], flop_per_image[mode], peaks)
+                    for mode, key in (('train', 'train'), ('inference', 'predict'))]
+            report['rows'] += rows
+            return records, rows
 
         first, precision = args.batch_sizes[0], args.precisions[0]
-        reference = compute_only(first, precision)
+        reference, reference_rows = compute_only(first, precision)
         # The comparisons below run right after `reference`, so that they share its conditions.
         real, peaks = runner.bracketed(lambda: runner.main(
             ['--exec_mode', 'train', '--benchmark', '--augment', '--batch_size', str(first),
@@ -259,7 +260,7 @@ def main(argv=None):
         report['input_pipeline'] = _input_pipeline(reference, real, precision, first)
         report['whole_slice_inference'] = _whole_slice(runner, reference, data_dir, measure)
         if args.pytorch_python:
-            report['pytorch'] = _pytorch(runner, args, reference)
+            report['pytorch'] = _pytorch(runner, args, reference_rows, flop_per_image)
         if preload:
             plain = runner.main(['--exec_mode', 'benchmark', '--batch_size', str(first),
                                  *measure, *PRECISIONS[precision]], preload=False)
@@ -275,7 +276,7 @@ def main(argv=None):
                     continue
                 if other == 'amp' and amp_falls_back:
                     continue
-                records = compute_only(batch, other)
+                records, _ = compute_only(batch, other)
                 if other == 'amp' and conv_dtype(records['train_graph']) == 'float32':
                     # --use_amp warned and ran float32: more AMP rows would repeat FP32's.
                     amp_falls_back = True
@@ -320,28 +321,37 @@ def _input_pipeline(reference, real, precision, batch):
             'ratio': augmented / synthetic}
 
 
-def _pytorch(runner, args, reference):
-    """The same network in PyTorch at batch 1 (float32, channels_last), against `reference`."""
+def _pytorch(runner, args, reference, flop_per_image):
+    """The same network in PyTorch at batch 1 (float32, channels_last), bracketed by peaks
+    like every row, against `reference`: as measured, and as fractions of the peak."""
     script = os.path.join(ROOT, 'scripts', 'pytorch_reference.py')
-    print(f'$ {args.pytorch_python} scripts/pytorch_reference.py', file=sys.stderr, flush=True)
-    result = subprocess.run(
-        [args.pytorch_python, script, '--config', 'float32:channels_last', '--steps',
-         str(args.steps), '--warmup_steps', str(args.warmup_steps), '--input_size',
-         str(args.input_size)], cwd=ROOT, env=runner.environ(True), capture_output=True,
-        text=True)
-    if result.returncode != 0:
-        sys.exit(f'benchmark: {script} failed:\n{result.stderr[-2000:]}')
-    measured = json.loads(result.stdout.strip().splitlines()[-1])
-    torch_rates = measured['results'][0]
-    tf_rates = {mode: reference[f'{key}_summary']['images_per_sec']
-                for mode, key in (('train', 'train'), ('inference', 'predict'))}
-    return {'torch': measured['torch'], 'config': 'float32, channels_last, batch 1',
-            'tensorflow_batch_size': reference['params']['batch_size'],
-            'train_images_per_sec': torch_rates['train_images_per_sec'],
-            'inference_images_per_sec': torch_rates['inference_images_per_sec'],
-            'tensorflow_over_pytorch': {
-                mode: tf_rates[mode] / torch_rates[f'{mode}_images_per_sec']
-                for mode in ('train', 'inference')}}
+
+    def run():
+        print(f'$ {args.pytorch_python} scripts/pytorch_reference.py', file=sys.stderr,
+              flush=True)
+        result = subprocess.run(
+            [args.pytorch_python, script, '--config', 'float32:channels_last', '--steps',
+             str(args.steps), '--warmup_steps', str(args.warmup_steps), '--input_size',
+             str(args.input_size)], cwd=ROOT, env=runner.environ(True), capture_output=True,
+            text=True)
+        if result.returncode != 0:
+            sys.exit(f'benchmark: {script} failed:\n{result.stderr[-2000:]}')
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    measured, peaks = runner.bracketed(run)
+    (torch_rates,) = measured['results']
+    tf_rows = {r['mode']: r for r in reference}
+    report = {'torch': measured['torch'], 'config': 'float32, channels_last, batch 1',
+              'tensorflow_batch_size': tf_rows['train']['batch_size']}
+    for mode in ('train', 'inference'):
+        rate = torch_rates[f'{mode}_images_per_sec']
+        fraction = rate * flop_per_image[mode] / 1e9 / peaks['float32']
+        report[mode] = {
+            'images_per_sec': rate, 'fraction_of_peak': fraction,
+            'tensorflow_over_pytorch': tf_rows[mode]['images_per_sec'] / rate,
+            'tensorflow_over_pytorch_at_equal_peak':
+                tf_rows[mode]['fraction_of_peak'] / fraction}
+    return report
 
 
 def _generate_data(scratch):
@@ -382,12 +392,14 @@ def _print(report):
           f"{size}x{size} tiles that cover one: {whole['speedup']:.2f}x faster")
     if 'pytorch' in report:
         torch_run = report['pytorch']
-        ratios = torch_run['tensorflow_over_pytorch']
-        print(f"PyTorch {torch_run['torch']} ({torch_run['config']}), right after the first "
-              f"row pair: training {torch_run['train_images_per_sec']:.3f} img/s, inference "
-              f"{torch_run['inference_images_per_sec']:.3f} img/s; TensorFlow (batch "
-              f"{torch_run['tensorflow_batch_size']}) / PyTorch: training {ratios['train']:.2f}x, "
-              f"inference {ratios['inference']:.2f}x")
+        print(f"PyTorch {torch_run['torch']} ({torch_run['config']}), after the first row pair; "
+              f"TensorFlow's figures are that pair's (batch {torch_run['tensorflow_batch_size']}):")
+        for mode in ('train', 'inference'):
+            measured = torch_run[mode]
+            print(f"  {mode}: {measured['images_per_sec']:.3f} img/s, "
+                  f"{100 * measured['fraction_of_peak']:.0f}% of peak; TensorFlow / PyTorch "
+                  f"{measured['tensorflow_over_pytorch']:.2f}x as measured, "
+                  f"{measured['tensorflow_over_pytorch_at_equal_peak']:.2f}x at equal peak")
     if 'jemalloc_speedup' in report:
         print(f"jemalloc vs the default allocator (first row pair): training "
               f"{report['jemalloc_speedup']['train']:.3f}x, inference "
