@@ -30,12 +30,30 @@ def test_matmul_peak_reports_best_and_sustained_rates():
         assert peak[dtype]['best'] >= peak[dtype]['sustained'] > 0
 
 
+TORCH_RATES = {'train': 0.5, 'inference': 2.0}
+"""What the stand-in for a PyTorch interpreter reports, in img/s."""
+
+
+def _stand_in_for_pytorch(tmp_path):
+    """An executable that answers like scripts/pytorch_reference.py, so that the benchmark's
+    handling of it (bracketing, ratios) is tested where PyTorch is not installed."""
+    path = tmp_path / 'python-with-torch'
+    result = {'torch': 'stand-in', 'jemalloc': False, 'input_size': QUICK_INPUT,
+              'results': [{'dtype': 'float32', 'channels_last': True,
+                           'train_images_per_sec': TORCH_RATES['train'],
+                           'inference_images_per_sec': TORCH_RATES['inference']}]}
+    path.write_text(f"#!/bin/sh\necho '{json.dumps(result)}'\n")
+    path.chmod(0o755)
+    return path
+
+
 def test_benchmark_measures_every_row_against_a_bracketing_peak(small_dataset, tmp_path):
     output = tmp_path / 'benchmark.json'
     result = _script('benchmark.py', '--data_dir', small_dataset, '--output', output,
                      '--input_size', QUICK_INPUT, '--batch_sizes', '1,2', '--precisions',
                      'fp32,amp', '--steps', 2, '--warmup_steps', 1, '--peak_size', 256,
-                     '--peak_repeats', 2, '--jemalloc', 'off')
+                     '--peak_repeats', 2, '--jemalloc', 'off', '--pytorch_python',
+                     _stand_in_for_pytorch(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(output.read_text())
     rows = {(r['mode'], r['data'], r['batch_size'], r['precision']): r for r in report['rows']}
@@ -58,11 +76,25 @@ def test_benchmark_measures_every_row_against_a_bracketing_peak(small_dataset, t
         latencies = [r[f'latency_{name}_ms'] for name in ('mean', 'p90', 'p95', 'p99')]
         assert all(value > 0 for value in latencies)
         assert latencies[1:] == sorted(latencies[1:])
-    # One peak before the first timed run and one after each: the augmented run and every
-    # compute-only run (a batch size and precision, whose training and inference make 2 rows).
+    # One peak before the first timed run and one after each: the augmented run, the PyTorch
+    # run and every compute-only run (a batch size and precision: a training and an
+    # inference row).
     compute_only_runs = {(batch, precision) for _, data, batch, precision in rows
                          if data == 'synthetic'}
-    assert len(report['peaks']) == 1 + 1 + len(compute_only_runs)
+    assert len(report['peaks']) == 1 + 2 + len(compute_only_runs)
+    # PyTorch against the first row pair, as measured and at the peaks bracketing each.
+    torch_run = report['pytorch']
+    for mode in ('train', 'inference'):
+        tf_row = rows[(mode, 'synthetic', 1, 'fp32')]
+        measured = torch_run[mode]
+        assert measured['images_per_sec'] == TORCH_RATES[mode]
+        assert measured['tensorflow_over_pytorch'] == pytest.approx(
+            tf_row['images_per_sec'] / TORCH_RATES[mode])
+        torch_gflops = TORCH_RATES[mode] * report['flop_per_image'][mode] / 1e9
+        assert any(measured['fraction_of_peak'] == pytest.approx(torch_gflops / b)
+                   for b in brackets('float32'))
+        assert measured['tensorflow_over_pytorch_at_equal_peak'] == pytest.approx(
+            tf_row['fraction_of_peak'] / measured['fraction_of_peak'])
     if 'amp_fallback' in report:  # no bfloat16 hardware: one AMP run, in float32, says so
         assert report['amp_fallback'].startswith('warning: --use_amp')
         assert [r['conv_dtype'] for r in rows.values() if r['precision'] == 'amp'] == \
