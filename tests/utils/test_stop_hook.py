@@ -1,6 +1,7 @@
 """StopOnSignalHook's decision, in one process with a stand-in for the other rank."""
 import signal
 
+import numpy as np
 import tensorflow as tf
 
 from utils.hooks.stop_hook import StopOnSignalHook, StopSignals
@@ -23,22 +24,26 @@ def _run_until_stopped(hook, steps=10, after_step=None):
 
 
 def test_a_signal_from_another_rank_stays_attributed_to_it():
-    """Rank 1's SIGTERM (here: the stand-in allreduce reports 15 from step 3) stops this rank
-    after step 3; horovodrun's own SIGTERM to this rank, arriving once that was agreed, does
-    not make the stop this rank's (it used to: rank 0 then said it was signalled itself)."""
+    """Rank 1's SIGTERM (here: a stand-in allreduce that reports 15 once told to) stops this
+    rank after the next step; horovodrun's own SIGTERM to this rank, arriving once that was
+    agreed, does not make the stop this rank's (it used to: rank 0 then said it was
+    signalled itself)."""
     signals = StopSignals()
+    other_rank = {'signal': 0}
 
-    def other_rank_signals_at_step_3(local):
-        step = tf.compat.v1.train.get_global_step()
-        return tf.where(step >= 2, tf.maximum(local, 15), local)
+    def allreduce_with_other_rank(local):
+        theirs = tf.compat.v1.py_func(lambda: np.int32(other_rank['signal']), [], tf.int32)
+        return tf.maximum(local, theirs)
 
-    hook = StopOnSignalHook(signals, other_rank_signals_at_step_3)
+    hook = StopOnSignalHook(signals, allreduce_with_other_rank)
 
-    def late_local_signal(step):
+    def signals_arrive(step):
+        if step == 2:
+            other_rank['signal'] = signal.SIGTERM  # rank 1's, agreed on in step 3
         if step == 3:
-            signals.received = signal.SIGTERM
+            signals.received = signal.SIGTERM  # horovodrun's, once rank 1 has left
 
-    assert _run_until_stopped(hook, after_step=late_local_signal) == 3
+    assert _run_until_stopped(hook, after_step=signals_arrive) == 3
     assert hook.stop_signal == signal.SIGTERM and hook.last_step == 3
     assert not hook.own_signal
 
