@@ -15,7 +15,8 @@ One run measures, each in its own `main.py` process, as a user would run it:
 - right after the first of those runs, so under the same conditions: training on ISBI-format
   data with augmentation (`--exec_mode train --benchmark --augment`), as a fraction of the
   peak and of the synthetic-input rate (the input pipeline's cost); inference of whole slices
-  as the product tiles them (`--exec_mode predict --benchmark`) against four 572x572 tiles;
+  as the product tiles them (`--exec_mode predict --benchmark`) against the tiles that would
+  cover a slice (four 572x572 tiles for 512x512);
   with --pytorch_python, the same network in PyTorch (scripts/pytorch_reference.py, float32,
   channels_last: its best configuration here), bracketed by peaks like the rows, so that the
   two can be compared as measured and at equal peak; and, with jemalloc installed, the same
@@ -64,7 +65,7 @@ def parse_args(argv):
                         help='timed products per peak measurement')
     parser.add_argument('--pytorch_python', metavar='PATH',
                         help='a Python with torch installed: time the same network in PyTorch '
-                             'right after the reference run')
+                             'after the first row pair, bracketed by peaks like the rows')
     args = parser.parse_args(argv)
     try:
         args.batch_sizes = [int(b) for b in args.batch_sizes.split(',')]

@@ -3,11 +3,10 @@
 Traces one step with the runtime's step statistics (RunOptions.FULL_TRACE), writes them as a
 Chrome trace (open in chrome://tracing or ui.perfetto.dev) and logs the time per op type, so
 that a slow run says which kernels to look at without a separate profiler. The traced step
-runs slower than the others (tracing has a cost), and is the step after --warmup_steps by
-choice of the user, not a typical one by guarantee.
+runs a little slower than the others (tracing has a cost); pick one after --warmup_steps, or
+it shows start-up costs rather than the run's steady state.
 """
 import collections
-import json
 import os
 import re
 
@@ -87,9 +86,3 @@ def op_time_summary(step_stats, top=TOP_OP_TYPES):
         op_types['other'] = round(rest, 3)
     return {'wall_ms': (max(ends) - min(starts)) / 1000 if starts else 0.0,
             'op_ms': round(sum(per_type.values()), 3), 'op_types': op_types}
-
-
-def read_trace(path):
-    """The Chrome trace's events (for tests and tools)."""
-    with open(path) as f:
-        return json.load(f)['traceEvents']
