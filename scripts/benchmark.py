@@ -29,7 +29,6 @@ import argparse
 import ctypes.util
 import datetime
 import json
-import math
 import os
 import platform
 import subprocess
@@ -298,14 +297,14 @@ def main(argv=None):
 def _whole_slice(runner, reference, data_dir, measure):
     """Inference of the test slices as the product tiles them, against the --input_size tiles
     that would cover a slice (four 572x572 tiles, with 388x388 outputs, for 512x512)."""
-    from model.sizes import output_size
     from utils.tiff_io import read_stack
+    from utils.tiling import plan_tiles
     whole = runner.main(['--exec_mode', 'predict', '--benchmark', '--batch_size', '1',
                          '--data_dir', data_dir, *measure])
     params = reference['params']
-    out = output_size(params['input_size'])
     height, width = read_stack(os.path.join(data_dir, 'test-volume.tif')).shape[1:]
-    tiles = math.ceil(height / out) * math.ceil(width / out)
+    # The tiling's own count of outputs no larger than an --input_size window's.
+    tiles = len(plan_tiles(height, width, params['input_size']).offsets)
     tile_ms = reference['predict_summary']['latency_mean_ms'] / params['batch_size']
     slice_ms = whole['predict_summary']['latency_mean_ms']
     return {'how': next(m for m in whole['messages'] if m.startswith('timing inference')),
