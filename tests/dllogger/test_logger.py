@@ -54,12 +54,14 @@ def test_stdout_backend_formats_metrics_and_skips_metadata():
     assert lines[1].endswith('] done')
 
 
-def test_stdout_backend_keeps_small_values_significant_digits():
+def test_stdout_backend_keeps_significant_digits_of_small_and_large_values():
     stream = io.StringIO()
     Logger([StdOutBackend(stream)]).log(
-        5, {'learning_rate': 0.00026384, 'weight_decay': 1e-05, 'zero': 0.0, 'big': 123456.7})
+        5, {'learning_rate': 0.00026384, 'weight_decay': 1e-05, 'zero': 0.0, 'big': 123456.7,
+            'huge': 2.5e20})
     assert stream.getvalue().rstrip().endswith(
-        'step 5 | learning_rate 0.0002638 | weight_decay 1e-05 | zero 0.0000 | big 1.235e+05')
+        'step 5 | learning_rate 0.0002638 | weight_decay 1e-05 | zero 0.0000 | big 123457 | '
+        'huge 2.5e+20')
 
 
 def test_logger_without_backends_writes_nothing():
