@@ -104,8 +104,8 @@ def _format_value(value):
     if isinstance(value, float):
         # Four decimals suit losses and rates of images; a small learning rate or weight decay
         # needs significant digits instead, or a decayed 0.00026 reads 0.0003 and 1e-05 reads 0.
-        # Large values (a latency of 16517 ms) keep their integer digits rather than
-        # becoming 1.652e+04.
+        # Large values (a latency of 16517 ms) keep their integer digits rather than becoming
+        # 1.652e+04, up to 1e15, beyond which a float's integer digits are no longer exact.
         if value == 0 or 0.01 <= abs(value) < 1e4:
             return f'{value:.4f}'
         if 1e4 <= abs(value) < 1e15:
