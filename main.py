@@ -59,6 +59,10 @@ def build_parser():
                              'elastic deformation, brightness')
     parser.add_argument('--no-augment', dest='augment', action='store_false')
     parser.set_defaults(augment=DEFAULTS['augment'])
+    parser.add_argument('--augment_steps', type=int, default=DEFAULTS['augment_steps'],
+                        help='With --augment, augment only the first N training steps and '
+                             'train on the slices as they are after them (0: augment every '
+                             'step)')
     parser.add_argument('--optimizer', choices=OPTIMIZERS, default=DEFAULTS['optimizer'],
                         help='SGD with momentum, as the paper and the seed, or Adam '
                              '(NVIDIA\'s later recipe; use a learning rate near 1e-4)')

@@ -18,7 +18,7 @@ def normalize(pixels):
 
 
 def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=0,
-                   weights=None, first_sample=0):
+                   weights=None, first_sample=0, augment_steps=0):
     """Makes the Estimator's training input_fn.
 
     Sample i of rank r draws its slice, window and augmentation from the stateless seed
@@ -31,6 +31,8 @@ def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=
             with the labels, or None.
         first_sample: index of the first sample: a run resumed at step s starts at
             s * batch_size, so it draws the samples an uninterrupted run would have.
+        augment_steps: with `augment`, only the samples of the first `augment_steps` steps
+            are augmented (0: all); later ones are the same windows unaugmented.
 
     Returns:
         A function returning a dataset of (image float32 `[batch, in, in, 1]` in [-1, 1],
@@ -66,7 +68,14 @@ def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=
         window.set_shape([input_size, input_size, len(channels)])
         image = normalize(window[..., :1])
         mask = tf.cast(window[..., 1:], tf.float32)
-        if augment:
+        if augment and augment_steps:
+            # Decided by the sample's index, not the global step, so a resumed run
+            # switches at the same sample as an uninterrupted one.
+            image, mask = tf.cond(
+                index < augment_steps * batch_size,
+                lambda: augmentation.augment(image, mask, augment_seed),
+                lambda: (image, mask))
+        elif augment:
             image, mask = augmentation.augment(image, mask, augment_seed)
         valid = mask[BORDER:BORDER + out, BORDER:BORDER + out]
         labels = {'classes': tf.cast(valid[..., 0], tf.int32)}

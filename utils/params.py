@@ -32,6 +32,7 @@ class Params:
     decay_steps: float = 5000
     decay_rate: float = 0.95
     augment: bool = False
+    augment_steps: int = 0
     optimizer: str = 'momentum'
     lr_scaling: str = 'none'
     input_size: int = INPUT_TILE
@@ -78,6 +79,9 @@ class Params:
                self.max_steps, f'more than --warmup_steps={self.warmup_steps} when '
                'benchmarking (warm-up steps are not measured)')
         _check(self.seed >= 0, 'seed', self.seed, 'an integer >= 0')
+        _check(self.augment_steps >= 0, 'augment_steps', self.augment_steps, 'an integer >= 0')
+        _check(self.augment or not self.augment_steps, 'augment_steps', self.augment_steps,
+               '0 without --augment (it limits augmentation to the first steps)')
         _check(not (self.benchmark and self.evaluates), 'benchmark', self.benchmark,
                'no --benchmark with an evaluate mode (it times training and prediction only)')
         _check(not self.tta or (self.predicts or self.evaluates) and not self.benchmarks, 'tta',

@@ -90,3 +90,26 @@ def test_a_resumed_stream_continues_where_the_run_stopped(small_dataset):
     for (images, labels), (c_images, c_labels) in zip(batches[2:], continued):
         assert np.array_equal(images, c_images)
         assert np.array_equal(labels['classes'], c_labels['classes'])
+
+
+def test_augment_steps_augments_only_the_first_steps(small_dataset):
+    volume, classes = load_training_data(small_dataset)
+
+    def batches(augment, augment_steps=0):
+        input_fn = data_loader.train_input_fn(volume, classes, SMALL_INPUT, 2, augment, 0,
+                                              augment_steps=augment_steps)
+        return [b for b, _ in zip(input_fn().as_numpy_iterator(), range(4))]
+
+    plain, augmented, switched = batches(False), batches(True), batches(True, augment_steps=2)
+    # Steps 0-1 as with --augment throughout, steps 2-3 the same windows unaugmented.
+    for step, (images, labels) in enumerate(switched):
+        expected_images, expected_labels = (augmented if step < 2 else plain)[step]
+        other_images = (plain if step < 2 else augmented)[step][0]
+        assert np.array_equal(images, expected_images)
+        assert np.array_equal(labels['classes'], expected_labels['classes'])
+        assert not np.array_equal(images, other_images)
+    # Resumed after the switch, the stream stays unaugmented.
+    resumed = data_loader.train_input_fn(volume, classes, SMALL_INPUT, 2, True, 0,
+                                         first_sample=3 * 2, augment_steps=2)
+    images, _ = next(resumed().as_numpy_iterator())
+    assert np.array_equal(images, plain[3][0])

@@ -73,7 +73,8 @@ def test_params_are_frozen():
     ('momentum', 1.0, r'a number in \[0, 1\)'), ('weight_decay', -1e-3, 'a number >= 0'),
     ('decay_steps', 0, 'a number > 0'), ('decay_rate', -1, 'a number >= 0'),
     ('seed', -1, 'an integer >= 0'), ('input_size', 570, 'nearest valid: 556 or 572'),
-    ('profile_step', -1, 'an integer >= 0'),
+    ('profile_step', -1, 'an integer >= 0'), ('augment_steps', -1, 'an integer >= 0'),
+    ('augment_steps', 100, '0 without --augment'),
 ])
 def test_invalid_values_name_the_flag(flag, value, message):
     with pytest.raises(ValueError, match=f'--{flag}.*{message}'):
