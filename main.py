@@ -59,7 +59,8 @@ def build_parser():
                              'elastic deformation, brightness')
     parser.add_argument('--no-augment', dest='augment', action='store_false')
     parser.set_defaults(augment=DEFAULTS['augment'])
-    parser.add_argument('--augment_steps', type=int, default=DEFAULTS['augment_steps'],
+    parser.add_argument('--augment_steps', type=int, metavar='N',
+                        default=DEFAULTS['augment_steps'],
                         help='With --augment, augment only the first N training steps and '
                              'train on the slices as they are after them (0: augment every '
                              'step)')
