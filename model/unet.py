@@ -1,4 +1,4 @@
-"""unet(inputs, training) -> logits: the network of Ronneberger et al. (2015), figure 1."""
+"""unet(inputs, dropout_seed) -> logits: the network of Ronneberger et al. (2015), figure 1."""
 import tensorflow as tf
 
 from model import layers
@@ -9,14 +9,16 @@ FILTERS = (64, 128, 256, 512, 1024)
 """Channels per level, top to bottom; the last entry is the bottleneck."""
 
 
-def unet(inputs, training):
+def unet(inputs, dropout_seed=None):
     """Builds the U-Net on `inputs` and returns its logits.
 
     Args:
         inputs: float32 or bfloat16/float16 `[batch, H, W, 1]`, H and W each 16k + 124,
             intensities in [-1, 1]. A side unknown to the graph (None: an exported model
             taking tiles of any valid size) is the caller's to keep valid.
-        training: Python bool; enables dropout at the bottom of the contracting path.
+        dropout_seed: None to build the network for inference; for training, an integer
+            `[2]` seed tensor from which the dropout at the bottom of the contracting path
+            draws its mask (statelessly: the same seed, the same mask).
 
     Returns:
         `[batch, H - 184, W - 184, 2]` logits in `inputs.dtype`, no activation.
@@ -35,8 +37,8 @@ def unet(inputs, training):
     with tf.compat.v1.variable_scope('bottleneck'):
         outputs = layers.double_conv(outputs, FILTERS[-1], 'double_conv')
         # "Drop-out layers at the end of the contracting path" (section 3.1); training only.
-        if training:
-            outputs = tf.nn.dropout(outputs, rate=0.5)
+        if dropout_seed is not None:
+            outputs = tf.nn.experimental.stateless_dropout(outputs, rate=0.5, seed=dropout_seed)
 
     for level in reversed(range(LEVELS)):
         filters = FILTERS[level]

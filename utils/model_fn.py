@@ -28,8 +28,10 @@ def build_model_fn(logger, distributed, amp_dtype=None):
     """
 
     def model_fn(features, labels, mode, params):
+        global_step = tf.compat.v1.train.get_or_create_global_step()
         training = mode == tf.estimator.ModeKeys.TRAIN
-        logits = unet(features, training=training)
+        logits = unet(features, dropout_seed(params.seed, distributed.rank, global_step)
+                      if training else None)
         probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
 
         if mode == tf.estimator.ModeKeys.PREDICT:
@@ -47,7 +49,6 @@ def build_model_fn(logger, distributed, amp_dtype=None):
         loss = tf.add_n([terms[name] for name in LOSS_TERMS[params.loss]] +
                         [terms['weight_decay']])
 
-        global_step = tf.compat.v1.train.get_or_create_global_step()
         # The seed's "inverse learning rate decay": lr / (1 + decay_rate * step / decay_steps).
         learning_rate = tf.identity(tf.compat.v1.train.inverse_time_decay(
             base_learning_rate(params, distributed), global_step, params.decay_steps,
@@ -78,6 +79,24 @@ def build_model_fn(logger, distributed, amp_dtype=None):
                                           training_hooks=hooks)
 
     return model_fn
+
+
+DROPOUT_STREAM = 1
+"""Folded into the dropout seeds first, to keep them apart from the input pipeline's
+(utils.data_loader), which fold the sample index into the same (--seed, rank) pair."""
+
+
+def dropout_seed(seed, rank, global_step):
+    """The seed of this step's dropout mask: a function of (--seed, rank, step) alone.
+
+    A stateful random op would restart its sequence in every new graph, and the Estimator
+    builds one for each train() call: each --eval_every interval and each resumed run would
+    repeat the masks of the steps after the restart point, so the trained weights would
+    depend on where training was interrupted. Drawn from the step, they do not.
+    """
+    stream = tf.random.experimental.stateless_fold_in(
+        tf.constant([seed, rank], tf.int64), DROPOUT_STREAM)
+    return tf.random.experimental.stateless_fold_in(stream, global_step)
 
 
 DIVERGED = 'DIVERGED'

@@ -9,8 +9,7 @@ from model.unet import unet
 def _flops_of_built_graph(input_size):
     graph = tf.Graph()
     with graph.as_default():
-        unet(tf.compat.v1.placeholder(tf.float32, [1, input_size, input_size, 1]),
-             training=False)
+        unet(tf.compat.v1.placeholder(tf.float32, [1, input_size, input_size, 1]))
     total = 0
     for op in graph.get_operations():
         if op.type == 'Conv2D':

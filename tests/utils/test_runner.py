@@ -96,6 +96,18 @@ def test_resume_continues_to_max_steps(small_dataset, tmp_path):
     assert any('nothing to train' in r.get('text', '') for r in read_log(tmp_path))
 
 
+def test_a_resumed_run_trains_what_an_uninterrupted_one_does(small_dataset, tmp_path):
+    # Samples, augmentations and dropout masks all follow the step, not the process: the
+    # weights after 4 steps do not depend on a restart at step 2.
+    flags = ('--augment', '--optimizer', 'adam', '--learning_rate', 0.001)
+    assert run_main(small_dataset, tmp_path / 'one_go', '--max_steps', 4, *flags) == 0
+    for steps in (2, 4):
+        assert run_main(small_dataset, tmp_path / 'resumed', '--max_steps', steps, *flags) == 0
+    for name in (FIRST_KERNEL, 'bottleneck/double_conv/conv2/kernel'):
+        assert np.array_equal(tf.train.load_variable(str(tmp_path / 'one_go'), name),
+                              tf.train.load_variable(str(tmp_path / 'resumed'), name)), name
+
+
 def _weights_after_one_step(data_dir, model_dir, *flags):
     assert run_main(data_dir, model_dir, '--max_steps', 1, *flags) == 0
     return tf.train.load_variable(str(model_dir), FIRST_KERNEL)
