@@ -87,7 +87,7 @@ def test_flags_after_the_batch_size_are_passed_on(tmp_path):
                             'results', '1', '--loss', 'ce_dice')
     assert result.returncode == 0, result.stderr
     params = Params(**vars(main.build_parser().parse_args(lines[3:])))
-    assert params.loss == 'ce_dice' and params.max_steps == 960 and params.augment_steps == 720
+    assert params.loss == 'ce_dice' and params.max_steps == 960 and params.augment_steps == 560
 
 
 def test_missing_arguments_print_the_usage(tmp_path):
