@@ -179,6 +179,28 @@ def test_a_frozen_rank_ends_the_job(small_dataset, tmp_path):
     assert time.time() - stopped_at < 90, output
 
 
+def test_the_other_ranks_wait_out_a_long_evaluation(small_dataset, tmp_path):
+    """With --eval_every rank 0 evaluates alone while rank 1 waits for it in the next
+    stretch's first collective op. Horovod's stall inspector, which ends a job after
+    HOROVOD_STALL_SHUTDOWN_TIME_SECONDS (300 s from main.py, here 2 s), must not take that
+    wait for a stall: an evaluation with --tta on a CPU can take minutes."""
+    env = dict(os.environ, HOROVOD_STALL_CHECK_TIME_SECONDS='1',
+               HOROVOD_STALL_SHUTDOWN_TIME_SECONDS='2')
+    model_dir = tmp_path / 'model'
+    code, output = finish(horovodrun(
+        2, ['--exec_mode', 'train_and_evaluate', '--data_dir', small_dataset, '--model_dir',
+            str(model_dir), '--fold', '1', '--num_folds', '2', '--max_steps', '2',
+            '--eval_every', '1', '--tta', *TRAIN_FLAGS], env=env))
+    assert code == 0, output
+    records = read_log(model_dir)
+    evaluations = [i for i, r in enumerate(records) if r.get('step') == 'evaluate']
+    assert len(evaluations) == 2
+    # The first evaluation kept rank 1 waiting for longer than the shutdown time.
+    assert 'Will shutdown' not in output
+    started = [r for r in records[:evaluations[0]] if r.get('step') == 'train_summary'][-1]
+    assert records[evaluations[0]]['timestamp'] - started['timestamp'] > 4, output
+
+
 def test_sigterm_to_one_rank_stops_both_after_the_same_step(small_dataset, tmp_path):
     """The ranks agree on the signal before each step: rank 0, which received nothing, stops
     after the same step as rank 1 and saves it."""
