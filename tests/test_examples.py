@@ -84,10 +84,11 @@ def test_script_launches_main_with_valid_flags(script, tmp_path):
 
 def test_flags_after_the_batch_size_are_passed_on(tmp_path):
     result, lines = _launch(tmp_path, 'unet_TRAIN_EVAL_FOLD0_CPU.sh', 'main.py', 'data',
-                            'results', '1', '--loss', 'ce_dice')
+                            'results', '1', '--loss', 'weighted_ce_dice', '--max_steps', '960')
     assert result.returncode == 0, result.stderr
     params = Params(**vars(main.build_parser().parse_args(lines[3:])))
-    assert params.loss == 'ce_dice' and params.max_steps == 960 and params.augment_steps == 560
+    assert params.loss == 'weighted_ce_dice' and params.max_steps == 960
+    assert params.augment_steps == 560  # The script's, not overridden.
 
 
 def test_missing_arguments_print_the_usage(tmp_path):
