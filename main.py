@@ -19,9 +19,11 @@ LOG_FILE = 'log.jsonl'
 
 
 def build_parser():
+    # allow_abbrev=False: a mistyped or unknown flag is an error, never silently the flag it
+    # is a prefix of (argparse would take --input DIR as --input_size DIR).
     parser = argparse.ArgumentParser(
         description='U-Net (Ronneberger et al. 2015) for EM membrane segmentation, trained '
-                    'with tf.estimator and Horovod.')
+                    'with tf.estimator and Horovod.', allow_abbrev=False)
     parser.add_argument('--exec_mode', choices=EXEC_MODES, default=DEFAULTS['exec_mode'],
                         help='What to run: train, predict the test volume, or both; evaluate '
                              'scores the held-out slices of --fold (or the test volume against '
@@ -78,10 +80,12 @@ def build_parser():
                              'elsewhere a warning and float32')
     parser.add_argument('--use_xla', action='store_true',
                         help='Experimental: XLA JIT compilation of the graph')
-    parser.add_argument('--benchmark', action='store_true',
+    parser.add_argument('--benchmark', dest='benchmark', action='store_true',
                         help='Time the run instead of keeping it: img/s and latency '
                              'percentiles after --warmup_steps; no checkpoint read or '
                              'written, no predictions saved (predict runs --max_steps batches)')
+    parser.add_argument('--no-benchmark', dest='benchmark', action='store_false')
+    parser.set_defaults(benchmark=DEFAULTS['benchmark'])
     parser.add_argument('--save_checkpoints_steps', type=int,
                         default=DEFAULTS['save_checkpoints_steps'],
                         help='Write a checkpoint every N steps (and at the end, and on SIGINT '
