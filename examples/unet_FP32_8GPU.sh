@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # U-Net, FP32, 8 GPUs on one machine with Horovod: the seed's schedule, 40,000 steps with
 # augmentation at the given batch size per GPU, then prediction by rank 0.
-# Usage: bash examples/unet_FP32_8GPU.sh <path to main.py> <path to dataset> <path to results> [batch size]
+# Usage: bash examples/unet_FP32_8GPU.sh <main.py or its folder> <path to dataset> <path to results> [batch size] [flags]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-check_usage $#
+parse_args "$@"
 use_jemalloc
-horovodrun -np 8 -H localhost:8 python "$1" \
-  --exec_mode train_and_predict --data_dir "$2" --model_dir "$3" --batch_size "${4:-1}" \
-  --max_steps 40000 --log_every 100 --warmup_steps 200 --augment
+# One process per GPU; NUM_GPUS=4 runs on four.
+NUM_GPUS=${NUM_GPUS:-8}
+horovodrun -np "$NUM_GPUS" -H "localhost:$NUM_GPUS" python "$MAIN" \
+  --exec_mode train_and_predict --data_dir "$DATA_DIR" --model_dir "$RESULTS_DIR" --batch_size "$BATCH_SIZE" \
+  --max_steps 40000 --log_every 100 --warmup_steps 200 --augment \
+  "${FLAGS[@]}"

@@ -3,7 +3,8 @@
 # Generates an ISBI-format synthetic set (30 training slices; 8 held-out slices with labels),
 # trains on it, predicts the held-out slices, writes TIFs and PNG overlays, and reports the
 # held-out membrane Dice. A rerun reuses the data and the finished checkpoint.
-# Usage: bash examples/unet_SYNTHETIC_CPU.sh [data dir] [results dir]
+# Usage: bash examples/unet_SYNTHETIC_CPU.sh [data dir] [results dir] [main.py flags]
+# (flags after both directories override the schedule's, e.g. --max_steps 20)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA_DIR=${1:-data/synthetic}
@@ -17,7 +18,7 @@ fi
 # reached a held-out Dice of only 0.65 after 600 steps on 252x252 windows here.
 python main.py --exec_mode train_and_predict --data_dir "$DATA_DIR" --model_dir "$RESULTS_DIR" \
   --optimizer adam --learning_rate 0.0002 --input_size 380 --max_steps 300 \
-  --log_every 25 --warmup_steps 5
+  --log_every 25 --warmup_steps 5 "${@:3}"
 python - "$RESULTS_DIR" <<'PY'
 import json, os, sys
 metrics = json.load(open(os.path.join(sys.argv[1], 'pred', 'metrics.json')))

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # U-Net training throughput, FP32, 8 GPUs with Horovod: 200 warm-up steps, then global img/s
-# and latency percentiles over 800 steps. No checkpoint is read or written.
-# Usage: bash examples/unet_TRAIN_BENCHMARK_FP32_8GPU.sh <path to main.py> <path to dataset> <path to results> [batch size]
+# and latency percentiles over the next 100 steps. No checkpoint is read or written.
+# Usage: bash examples/unet_TRAIN_BENCHMARK_FP32_8GPU.sh <main.py or its folder> <path to dataset> <path to results> [batch size] [flags]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-check_usage $#
+parse_args "$@"
 use_jemalloc
-horovodrun -np 8 -H localhost:8 python "$1" \
-  --exec_mode train --benchmark --augment --data_dir "$2" --model_dir "$3" \
-  --batch_size "${4:-1}" --max_steps 1000 --warmup_steps 200 --log_every 100
+# One process per GPU; NUM_GPUS=4 runs on four.
+NUM_GPUS=${NUM_GPUS:-8}
+horovodrun -np "$NUM_GPUS" -H "localhost:$NUM_GPUS" python "$MAIN" \
+  --exec_mode train --benchmark --augment --data_dir "$DATA_DIR" --model_dir "$RESULTS_DIR" \
+  --batch_size "$BATCH_SIZE" --max_steps 300 --warmup_steps 200 --log_every 100 \
+  "${FLAGS[@]}"

@@ -2,12 +2,12 @@
 # The GPU schedule, the seed's 40,000 steps: trains on ISBI folds 1-4 and scores fold 0
 # (slices 0-5) every 1,000 steps, keeping the best checkpoint by V_rand in <results>/best.
 # More flags (e.g. --loss weighted_ce_dice, --use_amp) may follow the batch size.
-# Usage: bash examples/unet_TRAIN_EVAL_FOLD0_1GPU.sh <path to main.py> <path to dataset> <path to results> [batch size] [flags]
+# Usage: bash examples/unet_TRAIN_EVAL_FOLD0_1GPU.sh <main.py or its folder> <path to dataset> <path to results> [batch size] [flags]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-check_usage $#
+parse_args "$@"
 use_jemalloc
-python "$1" --exec_mode train_and_evaluate --fold 0 --num_folds 5 --data_dir "$2" \
-  --model_dir "$3" --batch_size "${4:-1}" --max_steps 40000 --eval_every 1000 \
+python "$MAIN" --exec_mode train_and_evaluate --fold 0 --num_folds 5 --data_dir "$DATA_DIR" \
+  --model_dir "$RESULTS_DIR" --batch_size "$BATCH_SIZE" --max_steps 40000 --eval_every 1000 \
   --save_checkpoints_steps 1000 --optimizer adam --learning_rate 0.0001 --augment \
-  --log_every 100 --warmup_steps 200 "${@:5}"
+  --log_every 100 --warmup_steps 200 "${FLAGS[@]}"

@@ -5,12 +5,12 @@
 # 40 on the slices as they are. About 61 minutes on a 2-core CPU at 6 s per step; the README's
 # accuracy section gives the scores and the times measured. More flags may follow the batch
 # size and override these (e.g. --loss weighted_ce_dice --max_steps 960).
-# Usage: bash examples/unet_TRAIN_EVAL_FOLD0_CPU.sh <path to main.py> <path to dataset> <path to results> [batch size] [flags]
+# Usage: bash examples/unet_TRAIN_EVAL_FOLD0_CPU.sh <main.py or its folder> <path to dataset> <path to results> [batch size] [flags]
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-check_usage $#
+parse_args "$@"
 use_jemalloc
-python "$1" --exec_mode train_and_evaluate --fold 0 --num_folds 5 --data_dir "$2" \
-  --model_dir "$3" --batch_size "${4:-1}" --input_size 572 --max_steps 600 --eval_every 200 \
+python "$MAIN" --exec_mode train_and_evaluate --fold 0 --num_folds 5 --data_dir "$DATA_DIR" \
+  --model_dir "$RESULTS_DIR" --batch_size "$BATCH_SIZE" --input_size 572 --max_steps 600 --eval_every 200 \
   --save_checkpoints_steps 200 --optimizer adam --learning_rate 0.0003 --augment --augment_steps 560 \
-  --loss ce_dice --log_every 20 --warmup_steps 10 "${@:5}"
+  --loss ce_dice --log_every 20 --warmup_steps 10 "${FLAGS[@]}"

@@ -1,16 +1,25 @@
-"""The launch scripts: each passes main.py flags it accepts, with the mode its name promises.
+"""The launch scripts, as the seed's README types them and as ours does.
 
-`python` and `horovodrun` are replaced by recorders on PATH, so nothing is trained here.
+Two kinds of test: with `python` and `horovodrun` replaced by recorders on PATH, every
+script is checked to pass main.py flags it accepts, with the mode its name promises, for
+both forms of its first argument (the folder holding main.py, or main.py itself); then
+every script runs for real, its schedule shortened by flags after the batch size, and what
+it wrote is checked.
 """
 import ctypes.util
+import json
 import os
 import subprocess
+import sys
 
 import pytest
+import tensorflow as tf
+from PIL import Image
 
 import main
 from conftest import ROOT
 from utils.params import Params
+from utils.tiff_io import read_stack
 
 EXAMPLES = os.path.join(ROOT, 'examples')
 SCRIPTS = sorted(name for name in os.listdir(EXAMPLES)
@@ -20,13 +29,16 @@ SEED_SCRIPTS = ['unet_FP32_1GPU.sh', 'unet_FP32_8GPU.sh', 'unet_TF-AMP_1GPU.sh',
                 'unet_INFER_BENCHMARK_FP32.sh', 'unet_INFER_BENCHMARK_TF-AMP.sh'] + [
     f'unet_TRAIN_BENCHMARK_{precision}_{gpus}GPU.sh'
     for precision in ('FP32', 'TF-AMP') for gpus in (1, 8)]
+FORMS = {'folder': '.', 'main.py': 'main.py'}
+"""The first argument, typed from the recipe's folder: the seed's README passes the folder,
+ours main.py."""
 RECORDER = '''#!/bin/sh
 { echo "LD_PRELOAD=${LD_PRELOAD:-}"; echo "$(basename "$0")"; for a in "$@"; do echo "$a"; done; } \
   > "$RECORD"
 '''
 
 
-def _launch(tmp_path, script, *args, **environ):
+def _recording(tmp_path, script, *args, **environ):
     bin_dir = tmp_path / 'bin'
     bin_dir.mkdir(exist_ok=True)
     for name in ('python', 'horovodrun'):
@@ -35,10 +47,25 @@ def _launch(tmp_path, script, *args, **environ):
     record = tmp_path / 'record'
     env = {k: v for k, v in os.environ.items() if k != 'LD_PRELOAD'}
     env.update(PATH=f'{bin_dir}:{env["PATH"]}', RECORD=str(record), **environ)
-    result = subprocess.run(['bash', os.path.join(EXAMPLES, script), *args], env=env,
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(['bash', os.path.join('examples', script), *args], env=env,
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
     lines = record.read_text().splitlines() if record.exists() else []
     return result, lines
+
+
+def _main_argv(launcher, argv, processes):
+    """main.py's path and flags from a recorded launch, checking the launcher."""
+    if processes > 1:
+        assert launcher == 'horovodrun'
+        assert argv[:4] == ['-np', str(processes), '-H', f'localhost:{processes}']
+        argv = argv[argv.index('python') + 1:]
+    else:
+        assert launcher == 'python'
+    return argv[0], argv[1:]
+
+
+def _processes(script):
+    return 8 if '8GPU' in script else 2 if '2PROC' in script else 1
 
 
 def test_every_seed_script_is_there():
@@ -52,23 +79,20 @@ def test_script_names_its_interpreter(script):
         assert source.readline() == '#!/usr/bin/env bash\n'
 
 
+@pytest.mark.parametrize('form', FORMS)
 @pytest.mark.parametrize('script', SCRIPTS)
-def test_script_launches_main_with_valid_flags(script, tmp_path):
-    result, lines = _launch(tmp_path, script, 'path/main.py', 'data', 'results', '3')
+def test_script_launches_main_with_valid_flags(script, form, tmp_path):
+    result, lines = _recording(tmp_path, script, FORMS[form], 'data', 'results', '3')
     assert result.returncode == 0, result.stderr
     preload, launcher, argv = lines[0], lines[1], lines[2:]
-    if '8GPU' in script or '2PROC' in script:
-        processes = '8' if '8GPU' in script else '2'
-        assert launcher == 'horovodrun'
-        assert argv[:4] == ['-np', processes, '-H', f'localhost:{processes}']
-        argv = argv[argv.index('python') + 1:]
-    else:
-        assert launcher == 'python'
-    assert argv[0] == 'path/main.py'
-    params = Params(**vars(main.build_parser().parse_args(argv[1:])))
+    path, flags = _main_argv(launcher, argv, _processes(script))
+    assert os.path.samefile(os.path.join(ROOT, path), os.path.join(ROOT, 'main.py'))
+    params = Params(**vars(main.build_parser().parse_args(flags)))
     assert (params.data_dir, params.model_dir, params.batch_size) == ('data', 'results', 3)
     assert params.use_amp == ('AMP' in script)
     assert params.benchmark == ('BENCHMARK' in script)
+    if 'BENCHMARK' in script:  # The seed's: 200 warm-up steps, then 100 measured.
+        assert (params.warmup_steps, params.max_steps) == (200, 300)
     if 'INFER' in script:
         assert params.exec_mode == 'predict'
     elif 'EVAL_FOLD0' in script:
@@ -82,23 +106,165 @@ def test_script_launches_main_with_valid_flags(script, tmp_path):
     assert ('libjemalloc.so.2' in preload) == bool(ctypes.util.find_library('jemalloc'))
 
 
-def test_flags_after_the_batch_size_are_passed_on(tmp_path):
-    result, lines = _launch(tmp_path, 'unet_TRAIN_EVAL_FOLD0_CPU.sh', 'main.py', 'data',
-                            'results', '1', '--loss', 'weighted_ce_dice', '--max_steps', '960')
+def test_the_batch_size_is_optional(tmp_path):
+    result, lines = _recording(tmp_path, 'unet_FP32_1GPU.sh', '.', 'data', 'results')
+    assert result.returncode == 0, result.stderr
+    assert Params(**vars(main.build_parser().parse_args(lines[3:]))).batch_size == 1
+
+
+@pytest.mark.parametrize('batch', [['1'], []])
+def test_flags_after_the_batch_size_are_passed_on(batch, tmp_path):
+    result, lines = _recording(tmp_path, 'unet_TRAIN_EVAL_FOLD0_CPU.sh', 'main.py', 'data',
+                               'results', *batch, '--loss', 'weighted_ce_dice',
+                               '--max_steps', '960')
     assert result.returncode == 0, result.stderr
     params = Params(**vars(main.build_parser().parse_args(lines[3:])))
     assert params.loss == 'weighted_ce_dice' and params.max_steps == 960
     assert params.augment_steps == 560  # The script's, not overridden.
 
 
-def test_missing_arguments_print_the_usage(tmp_path):
-    result, lines = _launch(tmp_path, 'unet_FP32_1GPU.sh', 'main.py', 'data')
+def test_num_gpus_sets_the_number_of_processes(tmp_path):
+    result, lines = _recording(tmp_path, 'unet_FP32_8GPU.sh', '.', 'data', 'results',
+                               NUM_GPUS='4')
+    assert result.returncode == 0, result.stderr
+    assert lines[2:6] == ['-np', '4', '-H', 'localhost:4']
+
+
+@pytest.mark.parametrize('args, problem', [
+    (['main.py', 'data'], 'expected at least 3 arguments, got 2'),
+    (['nowhere', 'data', 'results'], 'nowhere: not main.py nor a folder holding it'),
+    (['README.md', 'data', 'results'], 'README.md: not main.py nor a folder holding it'),
+    (['examples', 'data', 'results'], 'examples: a folder without main.py'),
+    (['.', 'data', 'results', 'two'], "batch size 'two' is not a whole number >= 1"),
+    (['.', 'data', 'results', '0'], "batch size '0' is not a whole number >= 1"),
+])
+def test_bad_arguments_print_the_usage_and_what_is_wrong(args, problem, tmp_path):
+    result, lines = _recording(tmp_path, 'unet_FP32_1GPU.sh', *args)
     assert result.returncode == 2 and not lines
-    assert 'usage: bash ' in result.stderr and '<path to results> [batch size]' in result.stderr
+    usage, error = result.stderr.splitlines()
+    assert usage == ('usage: bash examples/unet_FP32_1GPU.sh <main.py or its folder> '
+                     '<path to dataset> <path to results> [batch size] [main.py flags]')
+    assert error.startswith(f'error: {problem}')
 
 
 def test_use_jemalloc_0_switches_the_preload_off(tmp_path):
-    result, lines = _launch(tmp_path, 'unet_FP32_1GPU.sh', 'main.py', 'data', 'results',
-                            USE_JEMALLOC='0')
+    result, lines = _recording(tmp_path, 'unet_FP32_1GPU.sh', 'main.py', 'data', 'results',
+                               USE_JEMALLOC='0')
     assert result.returncode == 0, result.stderr
     assert lines[0] == 'LD_PRELOAD='
+
+
+# The real runs: every script once, the first argument's two forms taken in turn.
+
+SHORT = ['--max_steps', '2', '--input_size', '188', '--log_every', '1', '--warmup_steps', '0',
+         '--num_folds', '2']
+"""Flags after the batch size that shorten any schedule to two steps of small windows
+(--num_folds matters only to the scripts that pass --fold)."""
+SHORT_BENCHMARK = ['--max_steps', '3', '--warmup_steps', '1', '--input_size', '188',
+                   '--log_every', '1']
+
+
+def _run(script, first_arg, data_dir, results, flags, **environ):
+    env = dict(os.environ, PATH=f'{os.path.dirname(sys.executable)}:{os.environ["PATH"]}',
+               USE_JEMALLOC='0', **environ)
+    result = subprocess.run(['bash', os.path.join('examples', script), first_arg, data_dir,
+                             str(results), '1', *flags], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return result
+
+
+def _log(results):
+    with open(os.path.join(results, 'log.jsonl')) as f:
+        return [json.loads(line) for line in f]
+
+
+def _records(results, step):
+    return [r['data'] for r in _log(results) if r.get('step') == step]
+
+
+def _checkpoint_step(results):
+    return int(tf.train.load_variable(str(results), 'global_step'))
+
+
+def _assert_predicted(results, pages=2):
+    with Image.open(os.path.join(results, 'pred', 'test-probs.tif')) as probs:
+        assert (probs.n_frames, probs.size, probs.mode) == (pages, (96, 96), 'F')
+    assert len(os.listdir(os.path.join(results, 'pred', 'overlays'))) == pages
+
+
+TRAINING = ['unet_FP32_1GPU.sh', 'unet_TF-AMP_1GPU.sh', 'unet_FP32_8GPU.sh',
+            'unet_TF-AMP_8GPU.sh', 'unet_CPU_2PROC.sh']
+
+
+@pytest.fixture(scope='module')
+def trained(small_dataset, module_tmp_path):
+    """The results of unet_FP32_1GPU.sh, which the inference scripts predict with."""
+    results = module_tmp_path / 'trained'
+    _run('unet_FP32_1GPU.sh', '.', small_dataset, results, SHORT)
+    return results
+
+
+@pytest.mark.parametrize('script', TRAINING)
+def test_training_scripts_train_and_predict(script, small_dataset, trained, tmp_path):
+    form = list(FORMS.values())[TRAINING.index(script) % 2]
+    environ = {'NUM_GPUS': '2'} if '8GPU' in script else {}
+    results = trained if script == 'unet_FP32_1GPU.sh' else tmp_path / 'results'
+    if results != trained:
+        _run(script, form, small_dataset, results, SHORT, **environ)
+    (params,) = _records(results, 'params')
+    assert params['augment'] == (script != 'unet_CPU_2PROC.sh')
+    assert params['use_amp'] == ('AMP' in script)
+    assert _checkpoint_step(results) == 2
+    (consistency,) = _records(results, 'train_consistency')
+    assert consistency['ranks'] == min(_processes(script), 2)  # NUM_GPUS=2 for 8 GPUs
+    _assert_predicted(results)
+
+
+@pytest.mark.parametrize('script, form', [('unet_INFER_FP32.sh', 'main.py'),
+                                          ('unet_INFER_TF-AMP.sh', '.')])
+def test_inference_scripts_predict_with_the_trained_model(script, form, small_dataset, trained):
+    before = len(_records(trained, 'predict'))
+    _run(script, form, small_dataset, trained, [])
+    assert len(_records(trained, 'predict')) == before + 1
+    assert _records(trained, 'params')[-1]['exec_mode'] == 'predict'
+    _assert_predicted(trained)
+
+
+BENCHMARKS = sorted(name for name in SCRIPTS if 'BENCHMARK' in name)
+
+
+@pytest.mark.parametrize('script', BENCHMARKS)
+def test_benchmark_scripts_measure_and_keep_nothing(script, small_dataset, tmp_path):
+    form = list(FORMS.values())[BENCHMARKS.index(script) % 2]
+    results = tmp_path / 'results'
+    environ = {'NUM_GPUS': '2'} if '8GPU' in script else {}
+    _run(script, form, small_dataset, results, SHORT_BENCHMARK, **environ)
+    kind = 'predict_summary' if 'INFER' in script else 'train_summary'
+    (summary,) = _records(results, kind)
+    assert summary['measured_steps'] == 2 and summary['images_per_sec'] > 0
+    assert not [n for n in os.listdir(results) if n.startswith('model.ckpt')]
+    assert not os.path.exists(os.path.join(results, 'pred'))
+
+
+@pytest.mark.parametrize('script, form', [('unet_TRAIN_EVAL_FOLD0_CPU.sh', '.'),
+                                          ('unet_TRAIN_EVAL_FOLD0_1GPU.sh', 'main.py')])
+def test_fold_scripts_train_and_score_the_fold(script, form, small_dataset, tmp_path):
+    results = tmp_path / 'results'
+    _run(script, form, small_dataset, results, SHORT + ['--eval_every', '1'])
+    evaluations = _records(results, 'evaluate')
+    assert len(evaluations) == 2 and 0 <= evaluations[-1]['dice_membrane'] <= 1
+    with open(os.path.join(results, 'eval', 'metrics.json')) as f:
+        assert json.load(f)['step'] == 2 and os.path.isdir(os.path.join(results, 'best'))
+
+
+def test_synthetic_demo_runs_with_its_schedule_shortened(tmp_path):
+    env = dict(os.environ, PATH=f'{os.path.dirname(sys.executable)}:{os.environ["PATH"]}')
+    data, results = tmp_path / 'data', tmp_path / 'results'
+    result = subprocess.run(['bash', 'examples/unet_SYNTHETIC_CPU.sh', str(data), str(results),
+                             '--max_steps', '2', '--input_size', '188'], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines()[-1].startswith('Held-out membrane Dice: ')
+    assert _checkpoint_step(results) == 2
+    assert read_stack(str(data / 'test-volume.tif')).shape == (8, 512, 512)
