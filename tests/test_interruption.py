@@ -88,7 +88,9 @@ def test_sigkill_then_rerun_resumes_from_the_last_checkpoint(moment, small_datas
     model_dir = tmp_path / 'model'
     process = _start(small_dataset, model_dir)
     if moment == 'while starting':
-        time.sleep(1.0)  # Importing TensorFlow: nothing written yet.
+        # The logger's first record: flags checked, TensorFlow loaded, the graph not yet
+        # built (a fixed sleep would land elsewhere on a faster or slower CPU).
+        _wait_for(lambda: os.path.exists(os.path.join(model_dir, 'log.jsonl')), process)
     else:
         _wait_for(lambda: any(s >= SAVE_EVERY for s in _checkpoint_steps(model_dir)), process)
         _wait_for(lambda: max(_logged_steps(model_dir), default=0) > SAVE_EVERY + 1, process)

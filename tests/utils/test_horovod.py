@@ -19,9 +19,10 @@ TRAIN_FLAGS = ['--input_size', str(SMALL_INPUT), '--log_every', '1', '--warmup_s
                '--seed', '5']
 
 
-def horovodrun(processes, args, timeout=600, **popen):
+def horovodrun(processes, args, program=(MAIN,), **popen):
+    """Starts `python *program *args` in `processes` ranks (program: main.py by default)."""
     command = [HOROVODRUN, '-np', str(processes), '-H', f'localhost:{processes}', '--gloo',
-               sys.executable, MAIN, *args]
+               sys.executable, *program, *args]
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True, **popen)
 
@@ -179,25 +180,34 @@ def test_a_frozen_rank_ends_the_job(small_dataset, tmp_path):
     assert time.time() - stopped_at < 90, output
 
 
+SLOW_EVALUATION = os.path.join(ROOT, 'tests', 'helpers', 'slow_evaluation.py')
+STALL_SHUTDOWN_SECONDS = 2
+
+
 def test_the_other_ranks_wait_out_a_long_evaluation(small_dataset, tmp_path):
     """With --eval_every rank 0 evaluates alone while rank 1 waits for it in the next
     stretch's first collective op. Horovod's stall inspector, which ends a job after
     HOROVOD_STALL_SHUTDOWN_TIME_SECONDS (300 s from main.py, here 2 s), must not take that
-    wait for a stall: an evaluation with --tta on a CPU can take minutes."""
+    wait for a stall: an evaluation with --tta on a CPU can take minutes.
+
+    Every evaluation sleeps three shutdown times first (tests/helpers), so it outlasts the
+    shutdown time on any CPU, however fast; a slow one only makes the wait longer."""
     env = dict(os.environ, HOROVOD_STALL_CHECK_TIME_SECONDS='1',
-               HOROVOD_STALL_SHUTDOWN_TIME_SECONDS='2')
+               HOROVOD_STALL_SHUTDOWN_TIME_SECONDS=str(STALL_SHUTDOWN_SECONDS))
     model_dir = tmp_path / 'model'
     code, output = finish(horovodrun(
         2, ['--exec_mode', 'train_and_evaluate', '--data_dir', small_dataset, '--model_dir',
             str(model_dir), '--fold', '1', '--num_folds', '2', '--max_steps', '2',
-            '--eval_every', '1', '--tta', *TRAIN_FLAGS], env=env))
+            '--eval_every', '1', *TRAIN_FLAGS],
+        program=(SLOW_EVALUATION, str(3 * STALL_SHUTDOWN_SECONDS)), env=env))
     assert code == 0, output
     records = read_log(model_dir)
     evaluations = [i for i, r in enumerate(records) if r.get('step') == 'evaluate']
     assert len(evaluations) == 2 and 'Will shutdown' not in output
     # The first evaluation kept rank 1 waiting for longer than the shutdown time.
     started = [r for r in records[:evaluations[0]] if r.get('step') == 'train_summary'][-1]
-    assert records[evaluations[0]]['timestamp'] - started['timestamp'] > 4, output
+    waited = records[evaluations[0]]['timestamp'] - started['timestamp']
+    assert waited > 2 * STALL_SHUTDOWN_SECONDS, output
 
 
 def test_sigterm_to_one_rank_stops_both_after_the_same_step(small_dataset, tmp_path):
