@@ -121,10 +121,6 @@ def configure_runtime(params):
 
     Values the user already set are kept.
     """
-    if params.use_amp:
-        # NVIDIA's TensorFlow containers read this; upstream TensorFlow ignores it, so
-        # utils/precision.py switches the rewrite on in the session config as well.
-        os.environ.setdefault('TF_ENABLE_AUTO_MIXED_PRECISION', '1')
     if params.use_xla:
         # The session's global JIT level clusters GPU ops only, unless this admits CPU ops.
         flags = os.environ.get('TF_XLA_FLAGS', '')
@@ -139,6 +135,16 @@ def configure_runtime(params):
     # ... and MPI/NCCL jobs when a collective has stalled this long (Horovod's default: never;
     # its warning after 60 s stays).
     os.environ.setdefault('HOROVOD_STALL_SHUTDOWN_TIME_SECONDS', '300')
+
+
+def decide_amp(params, tf):
+    """What --use_amp does on this device (utils.precision.Amp), with its environment set:
+    before any graph is built, which is when TensorFlow reads it."""
+    from utils import precision
+    amp = precision.decide_amp(params.use_amp, bool(tf.config.list_physical_devices('GPU')),
+                               precision.cpu_flags(), os.environ)
+    os.environ.update(amp.environment)
+    return amp
 
 
 def build_logger(params, distributed):
@@ -178,16 +184,18 @@ def main(argv=None):
         print(f'error: {err}', file=sys.stderr)
         return 2
 
+    amp = decide_amp(params, tf)
     from utils import runner
     logger = None
     try:
         # Checked before the logger creates anything in model_dir.
-        runner.check_model_dir(params, distributed)
+        runner.check_model_dir(params, distributed, amp)
         logger = build_logger(params, distributed)
-        if notice:
-            logger.message(notice)
+        for message in (notice, amp.message):
+            if message:
+                logger.message(message)
         logger.log('params', dataclasses.asdict(params))
-        runner.run(params, inputs, logger, distributed)
+        runner.run(params, inputs, logger, distributed, amp)
     except (UserError, OSError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 2

@@ -17,14 +17,15 @@ LOSS_TERMS = {'ce_dice': ('cross_entropy', 'dice_loss'),
 """The learning-rate tensor's name; the summary keeps the tag 'learning_rate'."""
 
 
-def build_model_fn(logger, distributed, amp_dtype=None):
+def build_model_fn(logger, distributed, amp=precision.Amp()):
     """Returns the Estimator's model_fn, closed over the logger and this process's place.
 
     The model_fn reads its settings from the Estimator's `params`, a utils.params.Params,
     and its labels as utils.data_loader's input functions give them: {'classes'}, plus
     'weights' for a weighted --loss.
-    `amp_dtype` (utils.precision) is the reduced type the session's rewrite will use, or None;
-    the model is built in float32 either way, and float16 adds loss scaling.
+    `amp` (utils.precision.Amp) is what --use_amp does here: the model is built in float32
+    either way, the session's rewrite lowers it, and our loss scaling wraps the optimizer
+    where `amp.loss_scaling` asks for it.
     """
 
     def model_fn(features, labels, mode, params):
@@ -56,12 +57,14 @@ def build_model_fn(logger, distributed, amp_dtype=None):
         optimizer = _optimizer(params, learning_rate)
         optimizer = dist_lib.wrap_optimizer(optimizer, distributed)
         # Outside Horovod's wrapper: ranks average the scaled gradients, then unscale them.
-        optimizer = precision.loss_scaled(optimizer, amp_dtype)
+        optimizer = precision.loss_scaled(optimizer, amp)
         grads_and_vars = optimizer.compute_gradients(loss)
-        # float16 loss scaling skips steps with overflowing gradients by itself.
-        checked_gradients = [g for g, _ in grads_and_vars] if amp_dtype != 'float16' else []
+        # float16 loss scaling (ours or the container's) skips steps with overflowing
+        # gradients by itself.
+        checked_gradients = ([g for g, _ in grads_and_vars] if amp.dtype != precision.FLOAT16
+                             else [])
         with tf.control_dependencies([finite_guard(loss, checked_gradients, global_step,
-                                                   learning_rate, amp_dtype)]):
+                                                   learning_rate, amp.dtype)]):
             train_op = optimizer.apply_gradients(grads_and_vars, global_step=global_step)
 
         _add_summaries(features, classes, probabilities,

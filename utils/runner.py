@@ -24,7 +24,7 @@ from utils.model_fn import DIVERGED, build_model_fn
 from utils.tiling import extract_tiles, plan_tiles, stitch
 
 
-def check_model_dir(params, distributed):
+def check_model_dir(params, distributed, amp=precision.Amp()):
     """Checks --model_dir before anything is built or written in it: writable, holding a
     checkpoint when predicting alone, and no checkpoint of another network or optimizer.
 
@@ -38,13 +38,14 @@ def check_model_dir(params, distributed):
         return
     if not params.trains:  # Predicting or evaluating a trained model.
         checkpoints.check_trained(params.model_dir)
-    checkpoints.check_checkpoint(params.model_dir, _graph_variables(params))
+    checkpoints.check_checkpoint(params.model_dir, _graph_variables(params, amp))
 
 
-def _graph_variables(params):
-    """{name: shape} of the variables this run's graph restores from a checkpoint."""
+def _graph_variables(params, amp):
+    """{name: shape} of the variables this run's graph restores from a checkpoint (our loss
+    scaling adds some)."""
     mode = tf.estimator.ModeKeys.TRAIN if params.trains else tf.estimator.ModeKeys.PREDICT
-    model_fn = build_model_fn(dllogger.Logger(), dist_lib.Distributed(), _resolve_amp(params))
+    model_fn = build_model_fn(dllogger.Logger(), dist_lib.Distributed(), amp)
     out = output_size(params.input_size)
 
     def build():
@@ -56,17 +57,16 @@ def _graph_variables(params):
     return checkpoints.graph_variables(build)
 
 
-def run(params, inputs, logger, distributed):
+def run(params, inputs, logger, distributed, amp=precision.Amp()):
     """Runs `params.exec_mode` on checked `inputs`: training, then prediction, evaluation or
     export as the mode asks.
 
     `inputs` is a utils.dataset.Inputs. Under Horovod every rank trains; rank 0 alone
     predicts, while the others are done when training is: prediction uses no collective op,
-    so nothing waits on them.
+    so nothing waits on them. `amp` (utils.precision.Amp) is what --use_amp does here.
     """
-    amp_dtype = _amp_dtype(params, logger)
     with _estimator_dir(params, distributed) as model_dir:
-        estimator = build_estimator(params, model_dir, logger, distributed, amp_dtype)
+        estimator = build_estimator(params, model_dir, logger, distributed, amp)
         if params.trains:
             weights = _loss_weights(params, logger, inputs.train)
             if params.eval_every:
@@ -82,25 +82,6 @@ def run(params, inputs, logger, distributed):
             evaluate(estimator, params, logger, *inputs.held_out, inputs.held_out_slices)
         if params.exec_mode == 'export' and distributed.is_chief:
             export(estimator, params, logger)
-
-
-def _resolve_amp(params):
-    """The reduced type --use_amp gives on this machine (utils.precision), or None."""
-    if not params.use_amp:
-        return None
-    return precision.amp_dtype(_gpu_visible(), precision.cpu_flags())
-
-
-def _amp_dtype(params, logger):
-    if not params.use_amp:
-        return None
-    dtype = _resolve_amp(params)
-    if dtype is None:
-        logger.message(precision.UNAVAILABLE)
-    else:
-        precision.keep_in_float32(os.environ)
-        logger.message(f'--use_amp: {dtype} mixed precision')
-    return dtype
 
 
 def _gpu_visible():
@@ -123,7 +104,7 @@ def _estimator_dir(params, distributed):
             yield scratch
 
 
-def build_estimator(params, model_dir, logger, distributed, amp_dtype=None):
+def build_estimator(params, model_dir, logger, distributed, amp=precision.Amp()):
     # Checkpoints and summaries are rank 0's alone, and no benchmark's; None switches them off.
     keeps = distributed.is_chief and not params.benchmarks
     config = tf.estimator.RunConfig(
@@ -132,13 +113,13 @@ def build_estimator(params, model_dir, logger, distributed, amp_dtype=None):
         save_summary_steps=params.log_every if keeps else None,
         save_checkpoints_steps=params.save_checkpoints_steps if keeps else None,
         keep_checkpoint_max=params.keep_checkpoint_max,
-        session_config=session_config(params, distributed, amp_dtype),
+        session_config=session_config(params, distributed, amp),
         log_step_count_steps=None)
     return tf.estimator.Estimator(
-        model_fn=build_model_fn(logger, distributed, amp_dtype), config=config, params=params)
+        model_fn=build_model_fn(logger, distributed, amp), config=config, params=params)
 
 
-def session_config(params, distributed, amp_dtype=None):
+def session_config(params, distributed, amp=precision.Amp()):
     """Device, precision and compiler settings of every session the Estimator opens."""
     config = tf.compat.v1.ConfigProto(allow_soft_placement=True)
     if _gpu_visible():
@@ -151,7 +132,7 @@ def session_config(params, distributed, amp_dtype=None):
         config.intra_op_parallelism_threads = max(1, cores // distributed.local_size)
         # The U-Net is one chain of large ops: parallelism inside ops is what pays.
         config.inter_op_parallelism_threads = 1
-    precision.enable_rewrite(config, amp_dtype)
+    precision.enable_rewrite(config, amp)
     if params.use_xla:
         # On CPUs this clusters only with --tf_xla_cpu_global_jit in TF_XLA_FLAGS (main.py).
         config.graph_options.optimizer_options.global_jit_level = (

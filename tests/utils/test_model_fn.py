@@ -28,12 +28,12 @@ def _batch():
 class _Model:
     """One model_fn graph with its session, seeded so two instances start identical."""
 
-    def __init__(self, mode, params=PARAMS, amp_dtype=None):
+    def __init__(self, mode, params=PARAMS, amp=precision.Amp()):
         self.graph = tf.Graph()
         with self.graph.as_default():
             tf.compat.v1.set_random_seed(0)
             images, labels = _batch()
-            self.spec = build_model_fn(Logger(), Distributed(), amp_dtype)(
+            self.spec = build_model_fn(Logger(), Distributed(), amp)(
                 tf.constant(images),
                 None if mode == 'infer' else {k: tf.constant(v) for k, v in labels.items()},
                 mode, params)
@@ -151,12 +151,15 @@ def test_lr_scaling_multiplies_by_the_number_of_processes(scaling, expected):
 def test_float16_amp_adds_dynamic_loss_scaling():
     # What --use_amp gives on a GPU; on this CPU the float16 rewrite has nothing to move, so
     # this checks the optimizer side: a dynamic loss scale that training updates.
-    model = _Model(tf.estimator.ModeKeys.TRAIN, amp_dtype=precision.FLOAT16)
+    model = _Model(tf.estimator.ModeKeys.TRAIN, amp=precision.Amp(precision.FLOAT16))
     with model.graph.as_default():
         scales = [v for v in tf.compat.v1.global_variables() if 'loss_scale' in v.name]
     assert scales
     losses = [model.run([model.spec.train_op, model.spec.loss])[1] for _ in range(3)]
     assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]
-    plain = _Model(tf.estimator.ModeKeys.TRAIN, amp_dtype=precision.BFLOAT16)
-    with plain.graph.as_default():
-        assert not [v for v in tf.compat.v1.global_variables() if 'loss_scale' in v.name]
+    # bfloat16 needs no loss scaling; in NVIDIA's container, the container scales instead.
+    for amp in (precision.Amp(precision.BFLOAT16),
+                precision.Amp(precision.FLOAT16, by_container=True)):
+        plain = _Model(tf.estimator.ModeKeys.TRAIN, amp=amp)
+        with plain.graph.as_default():
+            assert not [v for v in tf.compat.v1.global_variables() if 'loss_scale' in v.name]

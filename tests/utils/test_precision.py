@@ -38,30 +38,88 @@ def test_amp_dtype_only_where_it_pays(gpu, flags, expected):
     assert precision.amp_dtype(gpu, flags) == expected
 
 
-def test_keep_in_float32_extends_what_the_user_set():
+def test_float32_ops_environment_extends_what_the_user_set():
     environ = {REWRITE_LISTS[0]: 'Tanh'}
-    precision.keep_in_float32(environ)
-    precision.keep_in_float32(environ)  # idempotent
+    environ.update(precision.float32_ops_environment(environ))
+    environ.update(precision.float32_ops_environment(environ))  # idempotent
     assert environ == {REWRITE_LISTS[0]: 'Tanh,Softmax', REWRITE_LISTS[1]: 'Softmax'}
 
 
-def test_rewrite_and_loss_scaling_per_dtype():
+NGC = {precision.NGC_VERSION_VARIABLE: '24.02-tf2'}
+"""The environment of NVIDIA's TensorFlow container."""
+BF16 = {'avx512f', 'avx512_bf16'}
+
+
+@pytest.mark.parametrize('case, gpu, flags, environ, dtype, rewrite, scaling, container', [
+    ('upstream GPU', True, BF16, {}, precision.FLOAT16, True, True, False),
+    ('NGC GPU', True, set(), NGC, precision.FLOAT16, False, False, True),
+    ('NGC GPU, switch already on', True, set(),
+     dict(NGC, TF_ENABLE_AUTO_MIXED_PRECISION='1'), precision.FLOAT16, False, False, True),
+    ('upstream GPU, switch set (ignored upstream)', True, set(),
+     {'TF_ENABLE_AUTO_MIXED_PRECISION': '1'}, precision.FLOAT16, True, True, False),
+    ('CPU with bfloat16', False, BF16, {}, precision.BFLOAT16, True, False, False),
+    ('CPU with bfloat16 in NGC', False, BF16, NGC, precision.BFLOAT16, True, False, False),
+    ('CPU with AMX', False, {'amx_bf16'}, {}, precision.BFLOAT16, True, False, False),
+    ('CPU without bfloat16', False, {'avx512f'}, {}, None, False, False, False),
+    ('CPU without bfloat16 in NGC', False, set(), NGC, None, False, False, False),
+])
+def test_use_amp_gives_one_rewrite_and_at_most_one_loss_scaling(
+        case, gpu, flags, environ, dtype, rewrite, scaling, container):
+    amp = precision.decide_amp(True, gpu, flags, environ)
+    assert amp.dtype == dtype, case
+    assert (amp.session_rewrite, amp.loss_scaling, amp.by_container) == \
+        (rewrite, scaling, container), case
+    environment = dict(amp.environment)
+    # The container's switch is set exactly when the container is to do the work.
+    assert (environment.get('TF_ENABLE_AUTO_MIXED_PRECISION') == '1') == container, case
+    if dtype is None:
+        assert amp.message == precision.UNAVAILABLE and not environment
+    else:
+        assert amp.message.startswith('--use_amp: ' + dtype)
+        assert set(REWRITE_LISTS) <= set(environment)
+
+
+@pytest.mark.parametrize('gpu, environ', [(True, {}), (False, NGC), (True, NGC),
+                                          (False, dict(NGC, TF_ENABLE_AUTO_MIXED_PRECISION='1'))])
+def test_without_use_amp_nothing_changes(gpu, environ):
+    assert precision.decide_amp(False, gpu, BF16, environ) == precision.Amp()
+
+
+def test_the_containers_switch_set_by_the_user_is_reported_without_use_amp():
+    environ = dict(NGC, TF_ENABLE_AUTO_MIXED_PRECISION='1')
+    amp = precision.decide_amp(False, True, set(), environ)
+    assert amp.dtype == precision.FLOAT16 and amp.by_container and not amp.environment
+    assert amp.message.startswith('TF_ENABLE_AUTO_MIXED_PRECISION=1 is set')
+
+
+def test_rewrite_and_loss_scaling_follow_the_decision():
     from tensorflow.core.protobuf import rewriter_config_pb2
     on = rewriter_config_pb2.RewriterConfig.ON
     for dtype, field in ((precision.FLOAT16, 'auto_mixed_precision'),
                          (precision.BFLOAT16, 'auto_mixed_precision_onednn_bfloat16')):
         config = tf.compat.v1.ConfigProto()
-        precision.enable_rewrite(config, dtype)
+        precision.enable_rewrite(config, precision.Amp(dtype))
         assert getattr(config.graph_options.rewrite_options, field) == on
-    untouched = tf.compat.v1.ConfigProto()
-    precision.enable_rewrite(untouched, None)
-    assert untouched == tf.compat.v1.ConfigProto()
+    for amp in (precision.Amp(), precision.Amp(precision.FLOAT16, by_container=True)):
+        untouched = tf.compat.v1.ConfigProto()
+        precision.enable_rewrite(untouched, amp)
+        assert untouched == tf.compat.v1.ConfigProto()
 
     optimizer = tf.compat.v1.train.AdamOptimizer(1e-3)
-    assert isinstance(precision.loss_scaled(optimizer, precision.FLOAT16),
+    assert isinstance(precision.loss_scaled(optimizer, precision.Amp(precision.FLOAT16)),
                       tf.compat.v1.mixed_precision.MixedPrecisionLossScaleOptimizer)
-    assert precision.loss_scaled(optimizer, precision.BFLOAT16) is optimizer
-    assert precision.loss_scaled(optimizer, None) is optimizer
+    for amp in (precision.Amp(precision.BFLOAT16), precision.Amp(),
+                precision.Amp(precision.FLOAT16, by_container=True)):
+        assert precision.loss_scaled(optimizer, amp) is optimizer
+
+
+def test_upstream_tensorflow_never_reads_the_containers_switch():
+    """Why the container's switch alone is not enough outside NVIDIA's build."""
+    library = os.path.dirname(tf.__file__)
+    for name in ('libtensorflow_framework.so.2',
+                 os.path.join('python', '_pywrap_tensorflow_internal.so')):
+        with open(os.path.join(library, name), 'rb') as binary:
+            assert b'TF_ENABLE_AUTO_MIXED_PRECISION' not in binary.read(), name
 
 
 def _benchmark(model_dir, *flags):
@@ -109,12 +167,12 @@ def test_amp_without_native_bfloat16_warns_and_stays_float32(tmp_path, monkeypat
     assert graphs['train']['convolution'] == {'float32': 68}
 
 
-def test_configure_runtime_sets_the_container_switch_and_cpu_jit(monkeypatch):
+def test_configure_runtime_sets_the_cpu_jit_and_not_the_containers_switch(monkeypatch):
     for variable in ('TF_ENABLE_AUTO_MIXED_PRECISION', 'TF_XLA_FLAGS'):
         monkeypatch.setenv(variable, 'placeholder')
         monkeypatch.delenv(variable)
     main.configure_runtime(Params(use_amp=True, use_xla=True, exec_mode='benchmark'))
-    assert os.environ['TF_ENABLE_AUTO_MIXED_PRECISION'] == '1'
+    assert 'TF_ENABLE_AUTO_MIXED_PRECISION' not in os.environ  # decide_amp's, on NGC only
     assert os.environ['TF_XLA_FLAGS'] == '--tf_xla_cpu_global_jit'
     monkeypatch.setenv('TF_XLA_FLAGS', '--tf_xla_auto_jit=2')
     main.configure_runtime(Params(use_xla=True, exec_mode='benchmark'))
