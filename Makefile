@@ -2,13 +2,14 @@
 #   make demo   generate synthetic ISBI-format data, train, predict, report held-out Dice
 #   make test   the test suite (what CI runs)
 # A virtual environment in .venv gets requirements.txt, then Horovod built from source
-# against that TensorFlow with Gloo (no MPI needed).
+# against that TensorFlow with Gloo (no MPI needed); `make test` adds requirements-test.txt.
 
 PYTHON_BASE ?= python3.11
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 HOROVOD_VERSION := 0.28.1
 REQUIREMENTS_STAMP := $(VENV)/.requirements-installed
+TEST_REQUIREMENTS_STAMP := $(VENV)/.test-requirements-installed
 HOROVOD_STAMP := $(VENV)/.horovod-$(HOROVOD_VERSION)-installed
 
 .PHONY: setup demo test
@@ -18,7 +19,7 @@ setup: $(HOROVOD_STAMP)
 $(PYTHON):
 	$(PYTHON_BASE) -m venv $(VENV)
 
-$(REQUIREMENTS_STAMP): requirements.txt | $(PYTHON)
+$(REQUIREMENTS_STAMP): requirements.txt requirements-common.txt | $(PYTHON)
 	$(PYTHON) -m pip install --quiet --upgrade pip wheel setuptools
 	$(PYTHON) -m pip install --quiet -r requirements.txt
 	touch $@
@@ -31,8 +32,12 @@ $(HOROVOD_STAMP): $(REQUIREMENTS_STAMP)
 	$(PYTHON) -c "import horovod.tensorflow as hvd; assert hvd.gloo_built(), 'Horovod was built without Gloo'"
 	touch $@
 
+$(TEST_REQUIREMENTS_STAMP): requirements-test.txt | $(PYTHON)
+	$(PYTHON) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
 demo: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash examples/unet_SYNTHETIC_CPU.sh
 
-test: setup
+test: setup $(TEST_REQUIREMENTS_STAMP)
 	$(PYTHON) -m pytest tests

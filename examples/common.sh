@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the launch scripts here. They follow the seed's argument convention:
 #   bash examples/<script>.sh <main.py or its folder> <dataset> <results> [batch size] [flags]
 # The seed's scripts ran `python $1/main.py`, so its README passes the folder (`.`); a path to
@@ -14,6 +15,7 @@ usage() {
 
 # Sets MAIN, DATA_DIR, RESULTS_DIR, BATCH_SIZE and the array FLAGS from the script's
 # arguments, or exits 2 with the usage line and what is wrong.
+# shellcheck disable=SC2034  # The variables are the sourcing script's to read.
 parse_args() {
   [ "$#" -ge 3 ] || usage "expected at least 3 arguments, got $#"
   if [ -d "$1" ]; then

@@ -3,6 +3,7 @@
 # as on 8 GPUs, small enough for a 2-core machine (each process gets one core).
 # Usage: bash examples/unet_CPU_2PROC.sh <main.py or its folder> <path to dataset> <path to results> [batch size] [flags]
 set -euo pipefail
+# shellcheck source=examples/common.sh
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc

@@ -3,6 +3,7 @@
 # 40,000 steps with augmentation, then prediction of test-volume.tif.
 # Usage: bash examples/unet_FP32_1GPU.sh <main.py or its folder> <path to dataset> <path to results> [batch size] [flags]
 set -euo pipefail
+# shellcheck source=examples/common.sh
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc

@@ -3,6 +3,7 @@
 # augmentation at the given batch size per GPU, then prediction by rank 0.
 # Usage: bash examples/unet_FP32_8GPU.sh <main.py or its folder> <path to dataset> <path to results> [batch size] [flags]
 set -euo pipefail
+# shellcheck source=examples/common.sh
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc

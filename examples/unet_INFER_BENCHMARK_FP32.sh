@@ -3,6 +3,7 @@
 # 200 warm-up batches, then img/s and latency percentiles over the next 100. Writes no prediction.
 # Usage: bash examples/unet_INFER_BENCHMARK_FP32.sh <main.py or its folder> <path to dataset> <path to results> [batch size] [flags]
 set -euo pipefail
+# shellcheck source=examples/common.sh
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc

@@ -3,6 +3,7 @@
 # results directory, writing pred/test-probs.tif, pred/test-masks.tif and PNG overlays.
 # Usage: bash examples/unet_INFER_FP32.sh <main.py or its folder> <path to dataset> <path to results> [batch size] [flags]
 set -euo pipefail
+# shellcheck source=examples/common.sh
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc

@@ -3,6 +3,7 @@
 # bfloat16, bfloat16; elsewhere a warning and FP32): the seed's schedule, then prediction.
 # Usage: bash examples/unet_TF-AMP_1GPU.sh <main.py or its folder> <path to dataset> <path to results> [batch size] [flags]
 set -euo pipefail
+# shellcheck source=examples/common.sh
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc

@@ -3,6 +3,7 @@
 # steps, then global img/s and latency percentiles over the next 100 steps.
 # Usage: bash examples/unet_TRAIN_BENCHMARK_TF-AMP_8GPU.sh <main.py or its folder> <path to dataset> <path to results> [batch size] [flags]
 set -euo pipefail
+# shellcheck source=examples/common.sh
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc

@@ -4,6 +4,7 @@
 # More flags (e.g. --loss weighted_ce_dice, --use_amp) may follow the batch size.
 # Usage: bash examples/unet_TRAIN_EVAL_FOLD0_1GPU.sh <main.py or its folder> <path to dataset> <path to results> [batch size] [flags]
 set -euo pipefail
+# shellcheck source=examples/common.sh
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc

@@ -7,6 +7,7 @@
 # size and override these (e.g. --loss weighted_ce_dice --max_steps 960).
 # Usage: bash examples/unet_TRAIN_EVAL_FOLD0_CPU.sh <main.py or its folder> <path to dataset> <path to results> [batch size] [flags]
 set -euo pipefail
+# shellcheck source=examples/common.sh
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc
