@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import importlib
 import os
+import re
 import sys
 import tempfile
 
@@ -137,12 +138,11 @@ def configure_runtime(params):
     os.environ.setdefault('HOROVOD_STALL_SHUTDOWN_TIME_SECONDS', '300')
 
 
-def decide_amp(params, tf):
+def decide_amp(params, gpu_visible):
     """What --use_amp does on this device (utils.precision.Amp), with its environment set:
     before any graph is built, which is when TensorFlow reads it."""
     from utils import precision
-    amp = precision.decide_amp(params.use_amp, bool(tf.config.list_physical_devices('GPU')),
-                               precision.cpu_flags(), os.environ)
+    amp = precision.decide_amp(params.use_amp, gpu_visible, precision.cpu_flags(), os.environ)
     os.environ.update(amp.environment)
     return amp
 
@@ -184,20 +184,24 @@ def main(argv=None):
         print(f'error: {err}', file=sys.stderr)
         return 2
 
-    amp = decide_amp(params, tf)
-    from utils import runner
+    gpu_visible = bool(tf.config.list_physical_devices('GPU'))
+    amp = decide_amp(params, gpu_visible)
+    from utils import files, runner
     logger = None
     try:
         # Checked before the logger creates anything in model_dir.
-        runner.check_model_dir(params, distributed, amp)
+        space_warning = runner.check_model_dir(params, distributed, amp)
         logger = build_logger(params, distributed)
-        for message in (notice, amp.message):
+        for message in (notice, amp.message, space_warning):
             if message:
                 logger.message(message)
         logger.log('params', dataclasses.asdict(params))
         runner.run(params, inputs, logger, distributed, amp)
     except (UserError, OSError) as err:
-        print(f'error: {err}', file=sys.stderr)
+        print(f'error: {files.describe(err)}', file=sys.stderr)
+        return 2
+    except tf.errors.ResourceExhaustedError as err:
+        print(f'error: {out_of_memory(err.message, params, gpu_visible)}', file=sys.stderr)
         return 2
     except Interrupted as stop:
         print(stop, file=sys.stderr)
@@ -206,6 +210,17 @@ def main(argv=None):
         if logger is not None:
             logger.close()
     return 0
+
+
+def out_of_memory(text, params, gpu_visible):
+    """One line for TensorFlow's out-of-memory error `text`: what ran out, the sizes that
+    decide it, and what to try."""
+    shape = re.search(r'OOM when allocating tensor with shape\s*\[([^\]]*)\]', text)
+    tensor = f' (a tensor of shape [{shape[1]}])' if shape else ''
+    device = 'GPU' if gpu_visible else 'CPU'
+    amp = ', or --use_amp' if gpu_visible and not params.use_amp else ''
+    return (f'out of {device} memory{tensor} with --batch_size={params.batch_size} '
+            f'--input_size={params.input_size}; try a smaller --batch_size or --input_size{amp}')
 
 
 _TF_START_UP_NOISE = ('Unable to register cuDNN factory', 'Unable to register cuFFT factory',

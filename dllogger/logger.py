@@ -67,25 +67,33 @@ class StdOutBackend:
 
 
 class JsonLinesBackend:
-    """One JSON object a line, appended, flushed after each record so a crash loses nothing.
+    """One JSON object a line, appended unbuffered, so a crash loses nothing.
 
-    A process killed in the middle of a record leaves a torn last line; the next run starts
-    on a fresh line, so only that one line is unreadable, never the records after it.
+    A process killed in the middle of a record, or a disk that fills up during one, leaves
+    a torn last line; the next run starts on a fresh line, so only that one line is
+    unreadable, never the records after it. A failed write raises OSError naming the file,
+    and leaves nothing buffered for close() to fail on again.
     """
 
     def __init__(self, path):
         self.path = path
         torn = _ends_without_newline(path)
-        self.file = open(path, 'a', encoding='utf-8')
+        self.file = open(path, 'ab', buffering=0)
         if torn:
-            self.file.write('\n')
+            self._write(b'\n')
 
     def write(self, record):
-        self.file.write(json.dumps(record, default=_to_json) + '\n')
-        self.file.flush()
+        self._write((json.dumps(record, default=_to_json) + '\n').encode('utf-8'))
+
+    def _write(self, data):
+        try:
+            while data:
+                data = data[self.file.write(data):]
+        except OSError as err:
+            raise OSError(err.errno, err.strerror, self.path) from None
 
     def flush(self):
-        self.file.flush()
+        pass  # Unbuffered.
 
     def close(self):
         self.file.close()

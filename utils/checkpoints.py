@@ -10,9 +10,10 @@ import os
 import shutil
 import tempfile
 
+import numpy as np
 import tensorflow as tf
 
-from utils import outputs, tiff_io
+from utils import files, outputs
 from utils.errors import UserError
 
 _OPTIMIZER_SLOTS = ('/Momentum', '/Adam', 'beta1_power', 'beta2_power')
@@ -53,6 +54,20 @@ def checkpoint_step(model_dir):
     if checkpoint is None:
         return 0
     return int(tf.train.load_variable(checkpoint, 'global_step'))
+
+
+def checkpoint_bytes(variables):
+    """About what one checkpoint of `variables` ({name: shape}, float32) takes on disk, with
+    its index and graph files."""
+    return sum(4 * int(np.prod(shape)) for shape in variables.values()) + 2 ** 20
+
+
+def bytes_on_disk(model_dir, checkpoint=None):
+    """What the files of `checkpoint` (a path prefix), or of every checkpoint in `model_dir`,
+    take on disk."""
+    pattern = (glob.escape(checkpoint) + '.*' if checkpoint
+               else os.path.join(glob.escape(model_dir), 'model.ckpt-*'))
+    return sum(os.path.getsize(path) for path in glob.glob(pattern) if os.path.isfile(path))
 
 
 def check_trained(model_dir):
@@ -112,17 +127,30 @@ def keep_best(best_dir, checkpoint, metrics):
 
     The copy is assembled in a temporary directory beside it and swapped in by renames, so
     `best_dir` always holds one whole checkpoint. It has its own `checkpoint` state file:
-    --model_dir <model_dir>/best predicts or evaluates with it.
+    --model_dir <model_dir>/best predicts or evaluates with it. A full disk leaves the
+    previous copy in place, removes the partial one and raises DiskFull.
     """
     parent = os.path.dirname(os.path.abspath(best_dir))
-    staging = tempfile.mkdtemp(dir=parent, prefix='.best-')
-    os.chmod(staging, tiff_io.ordinary_mode(0o777))  # not mkdtemp's 0700
-    for path in glob.glob(checkpoint + '.*'):
-        shutil.copy2(path, staging)
-    name = os.path.basename(checkpoint)
-    with open(os.path.join(staging, 'checkpoint'), 'w') as f:
-        f.write(f'model_checkpoint_path: "{name}"\nall_model_checkpoint_paths: "{name}"\n')
-    outputs.write_metrics(staging, metrics)
+    sources = glob.glob(checkpoint + '.*')
+    staging = None
+    try:
+        staging = tempfile.mkdtemp(dir=parent, prefix='.best-')
+        os.chmod(staging, files.ordinary_mode(0o777))  # not mkdtemp's 0700
+        for path in sources:
+            shutil.copy2(path, staging)
+        name = os.path.basename(checkpoint)
+        with open(os.path.join(staging, 'checkpoint'), 'w') as f:
+            f.write(f'model_checkpoint_path: "{name}"\nall_model_checkpoint_paths: "{name}"\n')
+        outputs.write_metrics(staging, metrics)
+    except (OSError, files.DiskFull) as err:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(err, files.DiskFull) or files.is_disk_full(err):
+            needed = sum(os.path.getsize(path) for path in sources)
+            raise files.DiskFull(files.disk_full_message(
+                best_dir, f'a copy of the best checkpoint, {os.path.basename(checkpoint)}',
+                needed)) from None
+        raise
     previous = None
     if os.path.exists(best_dir):
         previous = tempfile.mkdtemp(dir=parent, prefix='.best-old-')

@@ -8,7 +8,8 @@ from PIL import Image
 
 from utils.dataset import MEMBRANE
 from utils.metrics import hard_dice
-from utils.tiff_io import write_atomically, write_stack
+from utils.files import write_atomically
+from utils.tiff_io import write_stack
 
 PROBS_FILE = 'test-probs.tif'
 MASKS_FILE = 'test-masks.tif'
@@ -28,6 +29,21 @@ def write_predictions(pred_dir, background_probs):
     write_stack(os.path.join(pred_dir, PROBS_FILE), background_probs.astype(np.float32))
     masks = np.where(background_probs >= 0.5, 255, 0).astype(np.uint8)
     write_stack(os.path.join(pred_dir, MASKS_FILE), masks)
+
+
+def prediction_bytes(shape, classes=None):
+    """At most what write_predictions and write_overlays write for a `[pages, H, W]` volume:
+    float32 and 8-bit stacks, and an overlay of 2 or 3 RGB panels per page (PNG compresses
+    it)."""
+    pages, height, width = shape
+    panels = 3 if classes is not None else 2
+    return pages * height * width * (4 + 1 + 3 * panels)
+
+
+def evaluation_bytes(shape):
+    """What write_evaluation writes: the float32 stack and a small metrics.json."""
+    pages, height, width = shape
+    return pages * height * width * 4 + 2 ** 12
 
 
 def membrane_dice(background_probs, classes):

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 import dllogger
 from model.sizes import output_size
-from utils import (checkpoints, data_loader, distributed as dist_lib, metrics, outputs,
+from utils import (checkpoints, data_loader, distributed as dist_lib, files, metrics, outputs,
                    precision, serving, tta, weight_map)
 from utils.dataset import BACKGROUND
 from utils.errors import Interrupted, TrainingDiverged
@@ -28,17 +28,40 @@ def check_model_dir(params, distributed, amp=precision.Amp()):
     """Checks --model_dir before anything is built or written in it: writable, holding a
     checkpoint when predicting alone, and no checkpoint of another network or optimizer.
 
+    Returns:
+        A warning for the log when the run's checkpoints may not fit on the disk, or None.
+
     Raises:
         UserError: naming --model_dir and the problem.
     """
     if not distributed.is_chief:  # Only rank 0 uses --model_dir.
-        return
+        return None
     checkpoints.check_writable(params.model_dir)
     if params.benchmarks:  # A benchmark neither reads nor writes a checkpoint.
-        return
+        return None
     if not params.trains:  # Predicting or evaluating a trained model.
         checkpoints.check_trained(params.model_dir)
-    checkpoints.check_checkpoint(params.model_dir, _graph_variables(params, amp))
+    variables = _graph_variables(params, amp)
+    checkpoints.check_checkpoint(params.model_dir, variables)
+    if not params.trains:
+        return None
+    return _checkpoint_space_warning(params, checkpoints.checkpoint_bytes(variables))
+
+
+def _checkpoint_space_warning(params, each):
+    """Warns when --model_dir cannot hold what this run's checkpoints may take at once: the
+    --keep_checkpoint_max kept, one being written, and the best one's copy (--eval_every),
+    less what the checkpoints already there take."""
+    at_once = params.keep_checkpoint_max + 1 + (1 if params.eval_every else 0)
+    needed = each * at_once - checkpoints.bytes_on_disk(params.model_dir)
+    what = (f'this run\'s checkpoints ({files.megabytes(each)} each, up to {at_once} at once '
+            f'with --keep_checkpoint_max {params.keep_checkpoint_max})')
+    return files.space_warning(params.model_dir, needed, what, _CHECKPOINT_ADVICE.format(
+        keep=params.keep_checkpoint_max))
+
+
+_CHECKPOINT_ADVICE = ('free some space, lower --keep_checkpoint_max ({keep}), or use another '
+                      '--model_dir')
 
 
 def _graph_variables(params, amp):
@@ -188,6 +211,10 @@ def train(estimator, params, logger, distributed, data, weights=None, until=None
                 raise
             raise TrainingDiverged(_diverged_message(report, params, estimator.model_dir)) \
                 from None
+        except (tf.errors.OpError, OSError) as err:
+            if not files.is_disk_full(err):
+                raise
+            raise _disk_full_in_training(err, params, estimator.model_dir) from None
     # A signal that arrived after the last step stopped nothing, but was still asked for.
     signum = stop_hook.stop_signal or signals.received
     if signum is not None:
@@ -218,6 +245,30 @@ def _diverged_message(report, params, model_dir):
             f'{report["norm"]}, learning rate {float(report["lr"]):g} (--optimizer '
             f'{params.optimizer}), AMP {amp}; stopped before the update reached the weights '
             f'({kept}); {advice}')
+
+
+def _disk_full_in_training(err, params, model_dir):
+    """The DiskFull to raise for a write that failed inside estimator.train (a checkpoint, the
+    summaries, the graph), after removing what TensorFlow left half-written."""
+    files.remove_temporaries(model_dir)
+    text = getattr(err, 'message', None) or str(err)
+    checkpoint = re.search(r'(model\.ckpt-\d+)_temp', text)
+    written = re.search(r'(/\S+?);? (?:No space left|Disk quota)', text)
+    if checkpoint:
+        what = f'checkpoint {checkpoint[1]}'
+    elif isinstance(err, OSError) and err.filename:  # Ours, e.g. log.jsonl.
+        what = os.path.basename(err.filename)
+    elif written:  # TensorFlow's, e.g. the summaries.
+        what = os.path.basename(written[1])
+    else:
+        what = 'a training file'
+    newest = checkpoints.latest_checkpoint(model_dir)
+    resume = (f'rerun the same command to resume from step '
+              f'{checkpoints.checkpoint_step(model_dir)}' if newest else
+              'rerun the same command to start again')
+    advice = _CHECKPOINT_ADVICE.format(keep=params.keep_checkpoint_max) + '; ' + resume
+    needed = checkpoints.bytes_on_disk(model_dir, newest) if checkpoint and newest else None
+    return files.DiskFull(files.disk_full_message(params.model_dir, what, needed, advice))
 
 
 def train_evaluating_every(estimator, params, logger, distributed, inputs, weights):
@@ -260,7 +311,16 @@ def export(estimator, params, logger):
     Returns:
         The SavedModel's directory.
     """
-    path = estimator.export_saved_model(params.export_dir, serving.serving_input_receiver_fn)
+    try:
+        path = estimator.export_saved_model(params.export_dir,
+                                            serving.serving_input_receiver_fn)
+    except (tf.errors.OpError, OSError) as err:
+        if not files.is_disk_full(err):
+            raise
+        files.remove_temporaries(params.model_dir)
+        needed = checkpoints.bytes_on_disk(params.model_dir, estimator.latest_checkpoint())
+        raise files.DiskFull(files.disk_full_message(
+            params.export_dir, 'a SavedModel', needed)) from None
     path = path.decode() if isinstance(path, bytes) else path
     logger.message(f'exported step {checkpoints.checkpoint_step(estimator.model_dir)} to '
                    f'{path}: load it with utils.serving.ExportedUNet')
@@ -324,6 +384,8 @@ def predict(estimator, params, logger, volume, classes):
     Returns:
         float32 `[pages, H, W]`: probability of non-membrane per pixel.
     """
+    _warn_if_short(logger, params.pred_dir, outputs.prediction_bytes(volume.shape, classes),
+                   'the predictions')
     background_probs = predict_probabilities(estimator, params, logger, volume)
     outputs.write_predictions(params.pred_dir, background_probs)
     overlay_dir = outputs.write_overlays(params.pred_dir, volume, background_probs, classes)
@@ -343,6 +405,8 @@ def evaluate(estimator, params, logger, volume, classes, slices):
     Returns:
         The metrics dict (utils.metrics.evaluate plus step, slices and fold).
     """
+    _warn_if_short(logger, params.eval_dir, outputs.evaluation_bytes(volume.shape),
+                   'the held-out probabilities')
     background_probs = predict_probabilities(estimator, params, logger, volume)
     scores = metrics.evaluate(background_probs, classes == BACKGROUND)
     record = dict(scores, step=checkpoints.checkpoint_step(estimator.model_dir),
@@ -350,3 +414,9 @@ def evaluate(estimator, params, logger, volume, classes, slices):
     outputs.write_evaluation(params.eval_dir, record, background_probs)
     logger.log('evaluate', scores)
     return record
+
+
+def _warn_if_short(logger, directory, needed, what):
+    warning = files.space_warning(directory, needed, what)
+    if warning:
+        logger.message(warning)

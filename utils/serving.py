@@ -59,15 +59,15 @@ def main(argv=None):
     parser.add_argument('--output', required=True,
                         help='TIFF stack to write: float32 probability of non-membrane')
     args = parser.parse_args(argv)
-    from utils.errors import DatasetError
+    from utils.errors import UserError
     from utils.tiff_io import read_stack, write_stack
     try:
         volume = read_stack(args.input)
-    except DatasetError as err:
+        unet = ExportedUNet(args.saved_model)
+        write_stack(args.output, np.stack([unet(page) for page in volume]).astype(np.float32))
+    except UserError as err:  # A bad input file, or a full disk under --output.
         print(f'error: {err}', file=sys.stderr)
         return 2
-    unet = ExportedUNet(args.saved_model)
-    write_stack(args.output, np.stack([unet(page) for page in volume]).astype(np.float32))
     return 0
 
 

@@ -4,14 +4,13 @@ A stack is a numpy array `[pages, height, width]`. Everything a user can get wro
 ends in a `DatasetError` whose message names the file, so main.py can print one line.
 """
 import os
-import stat
-import tempfile
 import warnings
 
 import numpy as np
 from PIL import Image, ImageSequence
 
 from utils.errors import DatasetError
+from utils.files import write_atomically
 
 
 def read_stack(path):
@@ -90,37 +89,3 @@ def write_stack(path, stack):
     pages = [Image.fromarray(page) for page in stack]
     write_atomically(path, lambda f: pages[0].save(
         f, format='TIFF', save_all=True, append_images=pages[1:]))
-
-
-def ordinary_mode(requested):
-    """The permissions open() or mkdir() would give for `requested` (0o666 for a file, 0o777
-    for a directory) under the process umask; mkstemp and mkdtemp ignore the umask."""
-    umask = os.umask(0o022)  # Reading the umask means setting it; restored at once.
-    os.umask(umask)
-    return requested & ~umask
-
-
-def _mode_for(path):
-    """An existing file's permissions, else those of a new file."""
-    try:
-        return stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        return ordinary_mode(0o666)
-
-
-def write_atomically(path, write):
-    """Calls `write(file_object)` on a temporary file, then renames it to `path`."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(path) + '.')
-    try:
-        # mkstemp's 0600 would make every output private; give what open(path, 'w') gives.
-        os.fchmod(fd, _mode_for(path))
-        with os.fdopen(fd, 'w+b') as tmp_file:  # Pillow's multi-page writer reads back.
-            write(tmp_file)
-            tmp_file.flush()
-            os.fsync(tmp_file.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        os.unlink(tmp_path)
-        raise

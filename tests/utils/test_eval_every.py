@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import main
 from conftest import SMALL_INPUT
-from utils import checkpoints, outputs, tiff_io
+from utils import checkpoints, files, outputs
 from utils.params import Params
 
 
@@ -65,4 +65,4 @@ def test_keep_best_replaces_the_previous_best_whole(tmp_path):
     assert checkpoints.best_score(str(best), 'v_rand_thin') == 0.7
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith('.')) == []
     # As readable as a directory made by mkdir, not mkdtemp's 0700.
-    assert os.stat(best).st_mode & 0o777 == tiff_io.ordinary_mode(0o777)
+    assert os.stat(best).st_mode & 0o777 == files.ordinary_mode(0o777)

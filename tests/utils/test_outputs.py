@@ -11,7 +11,8 @@ import pytest
 
 from conftest import ROOT
 from utils import outputs
-from utils.tiff_io import read_stack, write_atomically, write_stack
+from utils.files import write_atomically
+from utils.tiff_io import read_stack, write_stack
 
 GOOD = np.linspace(0, 1, 2 * 8 * 8, dtype=np.float32).reshape(2, 8, 8)
 
@@ -54,7 +55,7 @@ def test_a_process_killed_mid_write_leaves_the_old_file(tmp_path):
     before = path.read_bytes()
     child_code = (
         'import os, signal\n'
-        'from utils.tiff_io import write_atomically\n'
+        'from utils.files import write_atomically\n'
         'def die(file):\n'
         '    file.write(b"II*\\0" + b"x" * 1000)\n'
         '    file.flush()\n'
