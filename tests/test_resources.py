@@ -70,6 +70,7 @@ def _main(argv, **popen):
 
 
 def _assert_one_line(err, pattern):
+    print(err)  # The messages, for `pytest -rP` (docs/troubleshooting.md quotes them).
     lines = err.strip().splitlines()
     assert len(lines) == 1 and 'Traceback' not in err, err
     assert re.fullmatch(pattern, lines[0]), lines[0]
