@@ -54,14 +54,24 @@ def _recording(tmp_path, script, *args, **environ):
 
 
 def _main_argv(launcher, argv, processes):
-    """main.py's path and flags from a recorded launch, checking the launcher."""
+    """main.py's path, its flags, and the results directory, from a recorded launch: main.py
+    itself, possibly under horovodrun, or the cross-validation module in front of it."""
+    results = None
+    cross_validates = argv[0].endswith(os.path.join('utils', 'cross_validation.py'))
+    assert launcher == ('horovodrun' if processes > 1 and not cross_validates else 'python')
+    if cross_validates:
+        assert argv[1:4] == ['--results', 'results', '--']
+        results, argv = 'results', argv[4:]
+        if processes > 1:
+            assert argv[0] == 'horovodrun'
+            argv = argv[1:]
+        else:
+            assert argv[0] == 'python'
+            argv = argv[1:]
     if processes > 1:
-        assert launcher == 'horovodrun'
         assert argv[:4] == ['-np', str(processes), '-H', f'localhost:{processes}']
         argv = argv[argv.index('python') + 1:]
-    else:
-        assert launcher == 'python'
-    return argv[0], argv[1:]
+    return argv[0], argv[1:], results
 
 
 def _processes(script):
@@ -85,10 +95,11 @@ def test_script_launches_main_with_valid_flags(script, form, tmp_path):
     result, lines = _recording(tmp_path, script, FORMS[form], 'data', 'results', '3')
     assert result.returncode == 0, result.stderr
     preload, launcher, argv = lines[0], lines[1], lines[2:]
-    path, flags = _main_argv(launcher, argv, _processes(script))
+    path, flags, cv_results = _main_argv(launcher, argv, _processes(script))
     assert os.path.samefile(os.path.join(ROOT, path), os.path.join(ROOT, 'main.py'))
     params = Params(**vars(main.build_parser().parse_args(flags)))
-    assert (params.data_dir, params.model_dir, params.batch_size) == ('data', 'results', 3)
+    model_dir = cv_results or params.model_dir  # Cross-validation sets one per fold.
+    assert (params.data_dir, model_dir, params.batch_size) == ('data', 'results', 3)
     assert params.use_amp == ('AMP' in script)
     assert params.benchmark == ('BENCHMARK' in script)
     if 'BENCHMARK' in script:  # The seed's: 200 warm-up steps, then 100 measured.
@@ -98,6 +109,9 @@ def test_script_launches_main_with_valid_flags(script, form, tmp_path):
     elif 'EVAL_FOLD0' in script:
         assert params.exec_mode == 'train_and_evaluate' and params.fold == 0
         assert params.eval_every > 0 and params.augment
+    elif 'EVAL_CV' in script:
+        assert params.exec_mode == 'train_and_evaluate' and params.num_folds == 5
+        assert params.eval_every > 0 and params.augment and cv_results
     elif 'BENCHMARK' in script:
         assert params.exec_mode == 'train' and params.augment
     else:
@@ -109,7 +123,8 @@ def test_script_launches_main_with_valid_flags(script, form, tmp_path):
 def test_the_batch_size_is_optional(tmp_path):
     result, lines = _recording(tmp_path, 'unet_FP32_1GPU.sh', '.', 'data', 'results')
     assert result.returncode == 0, result.stderr
-    assert Params(**vars(main.build_parser().parse_args(lines[3:]))).batch_size == 1
+    path, flags, _ = _main_argv(lines[1], lines[2:], 1)
+    assert Params(**vars(main.build_parser().parse_args(flags))).batch_size == 1
 
 
 @pytest.mark.parametrize('batch', [['1'], []])
@@ -118,7 +133,8 @@ def test_flags_after_the_batch_size_are_passed_on(batch, tmp_path):
                                'results', *batch, '--loss', 'weighted_ce_dice',
                                '--max_steps', '960')
     assert result.returncode == 0, result.stderr
-    params = Params(**vars(main.build_parser().parse_args(lines[3:])))
+    _, flags, _ = _main_argv(lines[1], lines[2:], 1)
+    params = Params(**vars(main.build_parser().parse_args(flags)))
     assert params.loss == 'weighted_ce_dice' and params.max_steps == 960
     assert params.augment_steps == 560  # The script's, not overridden.
 
@@ -256,6 +272,21 @@ def test_fold_scripts_train_and_score_the_fold(script, form, small_dataset, tmp_
     assert len(evaluations) == 2 and 0 <= evaluations[-1]['dice_membrane'] <= 1
     with open(os.path.join(results, 'eval', 'metrics.json')) as f:
         assert json.load(f)['step'] == 2 and os.path.isdir(os.path.join(results, 'best'))
+
+
+@pytest.mark.parametrize('script, form, environ', [
+    ('unet_TRAIN_EVAL_CV_1GPU.sh', '.', {}),
+    ('unet_TRAIN_EVAL_CV_8GPU.sh', 'main.py', {'NUM_GPUS': '2'})])
+def test_cross_validation_scripts_score_every_fold(script, form, environ, small_dataset,
+                                                   tmp_path):
+    """(unet_TRAIN_EVAL_CV_CPU.sh runs, interrupted and resumed, in
+    tests/utils/test_cross_validation.py.)"""
+    results = tmp_path / 'results'
+    _run(script, form, small_dataset, results, SHORT + ['--eval_every', '2'], **environ)
+    with open(results / 'cv_summary.json') as f:
+        summary = json.load(f)
+    assert [row['fold'] for row in summary['folds']] == [0, 1]
+    assert all(row['step'] == 2 for row in summary['folds'])
 
 
 def test_synthetic_demo_runs_with_its_schedule_shortened(tmp_path):
