@@ -21,7 +21,7 @@ LOG_FILE = 'log.jsonl'
 
 def build_parser():
     # allow_abbrev=False: a mistyped or unknown flag is an error, never silently the flag it
-    # is a prefix of (argparse would take --input DIR as --input_size DIR).
+    # is a prefix of (argparse would take --input_s 300 as --input_size 300).
     parser = argparse.ArgumentParser(
         description='U-Net (Ronneberger et al. 2015) for EM membrane segmentation, trained '
                     'with tf.estimator and Horovod.', allow_abbrev=False)
@@ -114,6 +114,22 @@ def build_parser():
                         help='Trace the Nth step of this run\'s training and of each '
                              'prediction: time per op type in the log, a Chrome trace in '
                              '<model_dir>/profile (0: off)')
+    own_data = parser.add_argument_group(
+        'your own images', 'With --exec_mode predict and a trained --model_dir: segment any '
+        'TIFF stack, TIFF, PNG or JPEG image, folder of them or glob into --output_dir')
+    own_data.add_argument('--input', action='append', metavar='PATH',
+                          help='A file, folder or glob to predict (repeat for more); '
+                               'instead of <data_dir>/test-volume.tif')
+    own_data.add_argument('--output_dir', default=DEFAULTS['output_dir'],
+                          help='Folder for <name>_probs.tif (float32 probability of '
+                               'non-membrane), <name>_mask.tif/.png (0 = membrane) and '
+                               'overlays/')
+    own_data.add_argument('--overwrite', action='store_true',
+                          help='Replace outputs of the same names in --output_dir (refused '
+                               'otherwise)')
+    own_data.add_argument('--overlays', action='store_true',
+                          help='Also write a PNG per page: the image and the predicted '
+                               'membranes, with a legend')
     return parser
 
 

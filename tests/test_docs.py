@@ -27,6 +27,8 @@ OUTSIDE_FLAGS = {
     '--no-cache-dir', '--tf_xla_cpu_global_jit', '--tf_xla_auto_jit',
     # pytest
     '--durations',
+    # the troubleshooting page's example of a flag that does not exist
+    '--input_s',
 }
 
 

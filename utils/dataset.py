@@ -127,6 +127,31 @@ class Inputs:
     held_out: tuple = None
     held_out_slices: tuple = None
     """Indices of held_out's pages in their source volume, for the record."""
+    images: tuple = None
+    """--input's files (utils.images.ImageFile), checked."""
+
+
+def load_images(params):
+    """Checks every --input file from its headers, and that --output_dir can take their
+    outputs: not a folder of the inputs, and no output there already unless --overwrite.
+
+    Raises:
+        DatasetError: naming the file or folder and the problem.
+    """
+    from utils import images, outputs
+    files = images.discover(params.input)
+    output_dir = os.path.abspath(params.output_dir)
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise DatasetError(f'--output_dir={params.output_dir}: exists and is not a directory')
+    for image_file in files:
+        if os.path.dirname(os.path.abspath(image_file.path)) == output_dir:
+            raise DatasetError(f'--output_dir={params.output_dir}: holds the input '
+                               f'{image_file.path}; write the outputs to another folder')
+        for path in outputs.output_paths(params.output_dir, image_file, params.overlays):
+            if os.path.exists(path) and not params.overwrite:
+                raise DatasetError(f'{path}: exists (an output of {image_file.path}); '
+                                   '--overwrite replaces it')
+    return files
 
 
 def load_inputs(params):
@@ -135,6 +160,8 @@ def load_inputs(params):
     Raises:
         DatasetError: a missing or bad file, or data the flags cannot train on, named.
     """
+    if params.input:
+        return Inputs(images=tuple(load_images(params)))
     if not params.reads_data:
         return Inputs()
     train = test = held_out = slices = None

@@ -47,6 +47,10 @@ class Params:
     loss: str = 'ce_dice'
     eval_every: int = 0
     profile_step: int = 0
+    input: tuple = ()
+    output_dir: str = None
+    overwrite: bool = False
+    overlays: bool = False
 
     def __post_init__(self):
         _check(self.exec_mode in EXEC_MODES, 'exec_mode', self.exec_mode,
@@ -99,6 +103,16 @@ class Params:
         _check(self.fold is None or (self.trains or self.evaluates) and self.reads_data, 'fold',
                self.fold, f'no --fold with --exec_mode {self.exec_mode} (it neither trains '
                'nor evaluates on the data)')
+        object.__setattr__(self, 'input', tuple(self.input or ()))
+        _check(not self.input or self.exec_mode == 'predict', 'input', list(self.input),
+               '--exec_mode predict (it segments your images with a trained --model_dir)')
+        _check(not self.input or not self.benchmark, 'benchmark', self.benchmark,
+               'no --benchmark with --input (it times the test volume)')
+        _check(bool(self.output_dir) == bool(self.input), 'output_dir', self.output_dir,
+               'a folder for the outputs of --input, and only with --input')
+        for flag in ('overwrite', 'overlays'):
+            _check(self.input or not getattr(self, flag), flag, getattr(self, flag),
+                   'only with --input (the seed\'s predict writes <model_dir>/pred)')
         try:
             check_input_size(self.input_size, self.input_size)
         except ValueError as err:
@@ -130,9 +144,9 @@ class Params:
 
     @property
     def reads_data(self):
-        """--exec_mode benchmark times the model on synthetic tensors made in memory; export
-        reads only the checkpoint."""
-        return self.exec_mode not in ('benchmark', 'export')
+        """Reads --data_dir. --exec_mode benchmark times the model on synthetic tensors made in
+        memory; export reads only the checkpoint; predict with --input reads those files."""
+        return self.exec_mode not in ('benchmark', 'export') and not self.input
 
     @property
     def export_dir(self):

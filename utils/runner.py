@@ -14,7 +14,7 @@ import tensorflow as tf
 import dllogger
 from model.sizes import output_size
 from utils import (checkpoints, data_loader, distributed as dist_lib, files, metrics, outputs,
-                   precision, serving, tta, weight_map)
+                   precision, prediction, serving, tta, weight_map)
 from utils.dataset import BACKGROUND
 from utils.errors import Interrupted, TrainingDiverged
 from utils.hooks import inspection_hooks
@@ -99,6 +99,8 @@ def run(params, inputs, logger, distributed, amp=precision.Amp()):
         if params.predicts and distributed.is_chief:
             if params.benchmarks:
                 benchmark_predict(estimator, params, logger, inputs.test)
+            elif params.input:
+                prediction.predict_files(estimator, params, logger, inputs.images)
             else:
                 predict(estimator, params, logger, *inputs.test)
         if params.evaluates and distributed.is_chief and not params.eval_every:

@@ -42,7 +42,7 @@ def read_stack(path):
             if image.format != 'TIFF':
                 raise DatasetError(f'{path}: not a TIFF file (found {image.format})')
             for page in ImageSequence.Iterator(image):
-                pages.append(_page_to_array(page))
+                pages.append(page_to_array(page))
     except DatasetError:
         raise
     except Exception as err:  # Pillow signals corrupt data with many exception types.
@@ -58,10 +58,18 @@ _CONVERTED_TO_GREY = ('1', 'P', 'LA', 'RGB', 'RGBA', 'CMYK', 'YCbCr')
 """Pillow modes that become 8-bit grey by luminance; integer and float modes are scaled."""
 
 
-def _page_to_array(page):
+def page_to_array(page):
+    """A decoded Pillow page as an array: grey by luminance where it has colour (uint8), else
+    its own integer or float type."""
     if page.mode in _CONVERTED_TO_GREY:
         page = page.convert('L')
     return np.asarray(page)
+
+
+def scale_to_uint8(pixels, low, high):
+    """`pixels` scaled linearly from [low, high] to 0..255 (all 0 when low == high)."""
+    scale = 255.0 / (float(high) - float(low)) if high > low else 0.0
+    return np.round((pixels.astype(np.float64) - float(low)) * scale).astype(np.uint8)
 
 
 def _to_uint8(stack, path):
@@ -72,9 +80,7 @@ def _to_uint8(stack, path):
     stack = stack.astype(np.float64)
     if not np.all(np.isfinite(stack)):
         raise DatasetError(f'{path}: pages contain NaN or infinite values')
-    low, high = stack.min(), stack.max()
-    scale = 255.0 / (high - low) if high > low else 0.0
-    return np.round((stack - low) * scale).astype(np.uint8)
+    return scale_to_uint8(stack, stack.min(), stack.max())
 
 
 def write_stack(path, stack):

@@ -50,7 +50,8 @@ def test_no_benchmark_switches_benchmark_off(flags, benchmark):
     assert args.benchmark is benchmark
 
 
-@pytest.mark.parametrize('abbreviation', ['--input', '--batch', '--max_step', '--exec'])
+@pytest.mark.parametrize('abbreviation', ['--input_s', '--batch', '--max_step', '--exec',
+                                          '--overw'])
 def test_an_abbreviated_flag_is_an_error_not_the_flag_it_starts(abbreviation, capsys):
     with pytest.raises(SystemExit) as exit_:
         main.build_parser().parse_args(['--data_dir', 'd', abbreviation, '300'])
