@@ -127,6 +127,9 @@ def build_parser():
     own_data.add_argument('--overwrite', action='store_true',
                           help='Replace outputs of the same names in --output_dir (refused '
                                'otherwise)')
+    own_data.add_argument('--saved_model', metavar='DIR', default=DEFAULTS['saved_model'],
+                          help='Predict with this SavedModel (--exec_mode export) instead of '
+                               '--model_dir\'s checkpoint; --model_dir then takes only the log')
     own_data.add_argument('--overlays', action='store_true',
                           help='Also write a PNG per page: the image and the predicted '
                                'membranes, with a legend')

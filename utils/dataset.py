@@ -139,6 +139,10 @@ def load_images(params):
         DatasetError: naming the file or folder and the problem.
     """
     from utils import images, outputs
+    if params.saved_model and not os.path.isfile(
+            os.path.join(params.saved_model, 'saved_model.pb')):
+        raise DatasetError(f'--saved_model={params.saved_model}: no saved_model.pb there '
+                           '(--exec_mode export writes one under <model_dir>/export/)')
     files = images.discover(params.input)
     output_dir = os.path.abspath(params.output_dir)
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):

@@ -51,6 +51,7 @@ class Params:
     output_dir: str = None
     overwrite: bool = False
     overlays: bool = False
+    saved_model: str = None
 
     def __post_init__(self):
         _check(self.exec_mode in EXEC_MODES, 'exec_mode', self.exec_mode,
@@ -110,7 +111,7 @@ class Params:
                'no --benchmark with --input (it times the test volume)')
         _check(bool(self.output_dir) == bool(self.input), 'output_dir', self.output_dir,
                'a folder for the outputs of --input, and only with --input')
-        for flag in ('overwrite', 'overlays'):
+        for flag in ('overwrite', 'overlays', 'saved_model'):
             _check(self.input or not getattr(self, flag), flag, getattr(self, flag),
                    'only with --input (the seed\'s predict writes <model_dir>/pred)')
         try:

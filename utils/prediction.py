@@ -91,8 +91,26 @@ class BatchedTiles:
                 view = None
 
 
-def predict_files(estimator, params, logger, files):
-    """Predicts every page of `files` (utils.images.ImageFile) into --output_dir.
+def with_estimator(estimator, params, logger):
+    """The predictions of an Estimator (one graph build and one checkpoint restore for the
+    whole job) as predict_files takes them."""
+    def predict_batches(tiles):
+        return estimator.predict(tiles.input_fn, hooks=inspection_hooks(logger, params,
+                                                                        'predict'),
+                                 yield_single_examples=False)
+    return predict_batches
+
+
+def with_saved_model(unet):
+    """The predictions of an exported model (utils.serving.ExportedUNet)."""
+    def predict_batches(tiles):
+        return ({'probabilities': unet.predict_tiles(batch)} for batch in tiles.batches())
+    return predict_batches
+
+
+def predict_files(predict_batches, params, logger, files):
+    """Predicts every page of `files` (utils.images.ImageFile) into --output_dir, with
+    `predict_batches` (with_estimator or with_saved_model).
 
     Returns:
         {input path: [output paths]}.
@@ -105,9 +123,7 @@ def predict_files(estimator, params, logger, files):
         logger.message(warning)
     logger.message(f'predicting {total_pages} page(s) of {len(files)} input(s) into '
                    f'{params.output_dir}' + (' (--tta: 8 views of each)' if params.tta else ''))
-    predictions = estimator.predict(tiles.input_fn, hooks=inspection_hooks(logger, params,
-                                                                           'predict'),
-                                    yield_single_examples=False)
+    predictions = predict_batches(tiles)
     progress = _Progress(logger, total_pages)
     written, writer = {}, None
     try:

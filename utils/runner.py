@@ -39,6 +39,8 @@ def check_model_dir(params, distributed, amp=precision.Amp()):
     checkpoints.check_writable(params.model_dir)
     if params.benchmarks:  # A benchmark neither reads nor writes a checkpoint.
         return None
+    if params.saved_model:  # --model_dir only takes the log.
+        return None
     if not params.trains:  # Predicting or evaluating a trained model.
         checkpoints.check_trained(params.model_dir)
     variables = _graph_variables(params, amp)
@@ -88,6 +90,11 @@ def run(params, inputs, logger, distributed, amp=precision.Amp()):
     predicts, while the others are done when training is: prediction uses no collective op,
     so nothing waits on them. `amp` (utils.precision.Amp) is what --use_amp does here.
     """
+    if params.saved_model:  # Predicting --input with an export: no Estimator, no checkpoint.
+        unet = serving.ExportedUNet(params.saved_model)
+        prediction.predict_files(prediction.with_saved_model(unet), params, logger,
+                                 inputs.images)
+        return
     with _estimator_dir(params, distributed) as model_dir:
         estimator = build_estimator(params, model_dir, logger, distributed, amp)
         if params.trains:
@@ -100,7 +107,8 @@ def run(params, inputs, logger, distributed, amp=precision.Amp()):
             if params.benchmarks:
                 benchmark_predict(estimator, params, logger, inputs.test)
             elif params.input:
-                prediction.predict_files(estimator, params, logger, inputs.images)
+                prediction.predict_files(prediction.with_estimator(estimator, params, logger),
+                                         params, logger, inputs.images)
             else:
                 predict(estimator, params, logger, *inputs.test)
         if params.evaluates and distributed.is_chief and not params.eval_every:

@@ -40,6 +40,11 @@ class ExportedUNet:
     def __init__(self, saved_model_dir):
         self._signature = tf.saved_model.load(saved_model_dir).signatures['serving_default']
 
+    def predict_tiles(self, tiles):
+        """Probabilities `[n, h - 184, w - 184, 2]` of uint8 or float tiles `[n, h, w]`."""
+        batch = tf.constant(np.asarray(tiles, np.float32)[..., None])
+        return self._signature(**{TILES: batch})[PROBABILITIES].numpy()
+
     def __call__(self, image):
         """Probability of non-membrane of every pixel of `image` (`[H, W]`, 0..255)."""
         image = np.asarray(image, np.float32)

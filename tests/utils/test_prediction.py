@@ -101,6 +101,31 @@ def test_the_same_page_gives_the_seeds_prediction(model_dir, tmp_path, small_dat
     np.testing.assert_allclose(ours, seeds, atol=1e-6)
 
 
+def test_a_saved_model_writes_the_same_files(model_dir, predicted, module_tmp_path):
+    inputs, out = predicted
+    assert main.main(['--exec_mode', 'export', '--model_dir', str(model_dir)]) == 0
+    export_root = model_dir / 'export'
+    (export,) = [export_root / name for name in os.listdir(export_root)]
+    served = module_tmp_path / 'served'
+    assert main.main(['--exec_mode', 'predict', '--model_dir', str(module_tmp_path / 'log'),
+                      '--saved_model', str(export), '--input', str(inputs), '--output_dir',
+                      str(served), '--overlays']) == 0
+    assert sorted(os.listdir(served)) == sorted(os.listdir(out))
+    for name in os.listdir(out):
+        if name.endswith('_probs.tif'):
+            np.testing.assert_allclose(np.stack(_pages(served / name)),
+                                       np.stack(_pages(out / name)), atol=1e-4)
+
+
+def test_a_missing_saved_model_is_one_line(tmp_path, capsys):
+    Image.new('L', (8, 8)).save(tmp_path / 'x.png')
+    assert main.main(['--exec_mode', 'predict', '--saved_model', str(tmp_path / 'none'),
+                      '--input', str(tmp_path / 'x.png'), '--output_dir',
+                      str(tmp_path / 'out')]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: --saved_model={tmp_path / "none"}: no saved_model.pb')
+
+
 def test_tta_averages_the_eight_views(model_dir, tmp_path, small_dataset):
     from utils import tta
     out = tmp_path / 'out'
