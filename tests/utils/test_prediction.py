@@ -219,3 +219,41 @@ def test_the_output_folder_must_not_hold_the_inputs(tmp_path, capsys):
     assert main.main(['--exec_mode', 'predict', '--model_dir', str(tmp_path / 'm'),
                       '--input', str(tmp_path), '--output_dir', str(tmp_path)]) == 2
     assert 'holds the input' in capsys.readouterr().err
+
+
+def _identity_model():
+    """Stands in for the network: the tiles' centres, 0..1, as the probability of background
+    (the same shapes as the U-Net's outputs)."""
+    from model.sizes import BORDER
+    def predict_batches(batched):
+        for batch in batched.batches():
+            centre = batch[:, BORDER:-BORDER, BORDER:-BORDER].astype(np.float32) / 255
+            yield {'probabilities': np.stack([1 - centre, centre], axis=-1)}
+    return predict_batches
+
+
+def test_memory_is_bounded_by_the_page_not_the_stack(tmp_path):
+    """200 pages of 256x256 through reading, tiling, stitching and writing: a whole-stack
+    implementation would hold the stack's float32 probabilities (52 MB) at least; streaming
+    holds a page and a batch. Measured with tracemalloc, which numpy reports to."""
+    import tracemalloc
+    from dllogger import Logger
+    from utils import prediction
+    from utils.params import Params
+    rng = np.random.default_rng(0)
+    stack = rng.integers(0, 256, (200, 256, 256), np.uint8)
+    write_pages(tmp_path / 'long.tif', stack)
+    files = images.discover([str(tmp_path / 'long.tif')])
+    params = Params(exec_mode='predict', input=(str(tmp_path / 'long.tif'),),
+                    output_dir=str(tmp_path / 'out'), batch_size=4)
+    del stack
+    tracemalloc.start()
+    prediction.predict_files(_identity_model(), params, Logger(), files)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f'peak {peak / 2 ** 20:.1f} MB')
+    assert peak < 16 * 2 ** 20, f'{peak / 2 ** 20:.1f} MB'
+    probs = _pages(tmp_path / 'out' / 'long_probs.tif')
+    assert len(probs) == 200 and probs[7].shape == (256, 256)
+    np.testing.assert_allclose(probs[7], read_stack(str(tmp_path / 'long.tif'))[7] / 255,
+                               atol=1e-6)
