@@ -13,9 +13,8 @@ RESULTS_DIR=${2:-results/synthetic}
 if [ ! -f "$DATA_DIR/train-volume.tif" ] || [ ! -f "$DATA_DIR/test-labels.tif" ]; then
   python -m utils.synthetic --data_dir "$DATA_DIR" --train_pages 30 --test_pages 8
 fi
-# 300 Adam steps on 380x380 windows (196x196 outputs) fit a 2-core CPU in about 11 minutes.
-# The seed's SGD with momentum 0.99 is much slower to start without batch normalisation: it
-# reached a held-out Dice of only 0.65 after 600 steps on 252x252 windows here.
+# Adam on 380x380 windows (196x196 outputs): a schedule a 2-core CPU runs in minutes. The
+# seed's SGD with momentum 0.99 starts much slower (docs/accuracy.md has both measured).
 python main.py --exec_mode train_and_predict --data_dir "$DATA_DIR" --model_dir "$RESULTS_DIR" \
   --optimizer adam --learning_rate 0.0002 --input_size 380 --max_steps 300 \
   --log_every 25 --warmup_steps 5 "${@:3}"
