@@ -7,12 +7,11 @@ TensorFlow is imported only once the flags and the data files are known to be va
 """
 import argparse
 import dataclasses
-import importlib
 import os
 import re
 import sys
-import tempfile
 
+from utils import quiet_tensorflow
 from utils.errors import Interrupted, UserError
 from utils.params import DEFAULTS, EXEC_MODES, LOSSES, LR_SCALINGS, OPTIMIZERS, Params
 
@@ -194,7 +193,7 @@ def main(argv=None):
         print(f'error: {err}', file=sys.stderr)
         return 2
 
-    tf = import_tensorflow()
+    tf = quiet_tensorflow.import_tensorflow()
     tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
     from utils import distributed as dist_lib
     try:
@@ -240,39 +239,6 @@ def out_of_memory(text, params, gpu_visible):
     amp = ', or --use_amp' if gpu_visible and not params.use_amp else ''
     return (f'out of {device} memory{tensor} with --batch_size={params.batch_size} '
             f'--input_size={params.input_size}; try a smaller --batch_size or --input_size{amp}')
-
-
-_TF_START_UP_NOISE = ('Unable to register cuDNN factory', 'Unable to register cuFFT factory',
-                      'Unable to register cuBLAS factory')
-
-
-def import_tensorflow():
-    """Imports TensorFlow without the three error lines TF 2.15 prints at every start.
-
-    They say CUDA plugin factories were registered twice, also on machines without a GPU,
-    and are harmless (tensorflow/tensorflow#62075), but they would stand above every
-    message of ours. TensorFlow's C++ code writes them to file descriptor 2, so it is
-    captured while TensorFlow and Horovod load; every other line is passed on.
-    """
-    sys.stderr.flush()
-    saved_stderr = os.dup(2)
-    with tempfile.TemporaryFile() as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            import tensorflow as tf
-            try:
-                importlib.import_module('horovod.tensorflow')  # It loads TensorFlow's plugins.
-            except ImportError:
-                pass
-        finally:
-            os.dup2(saved_stderr, 2)
-            os.close(saved_stderr)
-            captured.seek(0)
-            for line in captured.read().decode(errors='replace').splitlines(keepends=True):
-                if not any(noise in line for noise in _TF_START_UP_NOISE):
-                    sys.stderr.write(line)
-            sys.stderr.flush()
-    return tf
 
 
 if __name__ == '__main__':

@@ -218,8 +218,8 @@ def machine():
 def main(argv=None):
     args = parse_args(argv)
     # TensorFlow (through model.unet) only once the flags are known to be valid.
-    import main as unet_main
-    unet_main.import_tensorflow()
+    from utils.quiet_tensorflow import import_tensorflow
+    import_tensorflow()
     from model.flops import forward_flops, training_flops
     preload = ctypes.util.find_library('jemalloc') and JEMALLOC if args.jemalloc == 'auto' else None
     size = args.input_size

@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import main as unet_main  # noqa: E402  (its quiet TensorFlow import)
+from utils.quiet_tensorflow import import_tensorflow  # noqa: E402
 
 DTYPES = ('float32', 'bfloat16')
 
@@ -24,7 +24,7 @@ DTYPES = ('float32', 'bfloat16')
 def measure(size, repeats, dtype_name):
     """{'best', 'sustained'} GFLOP/s of `repeats` products of two `size` x `size` matrices
     (2 n^3 each)."""
-    tf = unet_main.import_tensorflow()
+    tf = import_tensorflow()
     graph = tf.Graph()
     with graph.as_default():
         dtype = tf.as_dtype(dtype_name)
