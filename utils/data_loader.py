@@ -25,7 +25,8 @@ def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=
     (seed, r) folded with i, so a run is reproducible and ranks see different samples.
 
     Args:
-        volume, classes: uint8 `[pages, H, W]` from utils.dataset.
+        volume, classes: uint8 `[pages, H, W]` from utils.dataset, or lists of `[H, W]`
+            slices of different sizes (utils.slices): each slice's windows stay inside it.
         input_size: side of the input window (16k + 124).
         weights: float32 `[pages, H, W]` loss weights (utils.weight_map), cut and augmented
             with the labels, or None.
@@ -40,11 +41,16 @@ def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=
         in {0, 1}} plus 'weights', float32 of that shape, when `weights` is given.
     """
     out = output_size(input_size)
-    pages, height, width = volume.shape
+    pages = len(volume)
     # Labels (and weights) are padded like the image so that one window offset addresses all.
     channels = [volume, classes] + ([] if weights is None else [weights])
     dtype = np.uint8 if weights is None else np.float32  # uint8 keeps the common case small.
-    padded = np.stack([mirror_pad(c.astype(dtype), BORDER) for c in channels], axis=-1)
+    if isinstance(volume, np.ndarray):
+        padded = np.stack([mirror_pad(c.astype(dtype), BORDER) for c in channels], axis=-1)
+        heights = np.full(pages, volume.shape[1], np.int32)
+        widths = np.full(pages, volume.shape[2], np.int32)
+    else:
+        padded, heights, widths = _packed(channels, dtype)
 
     def input_fn():
         # The stack enters the graph through a generator, not as a constant: a constant
@@ -62,8 +68,10 @@ def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=
         page_seed, row_seed, col_seed, augment_seed = tf.unstack(
             tf.random.experimental.stateless_split(sample_seed, 4))
         page = tf.random.stateless_uniform([], page_seed, 0, pages, dtype=tf.int32)
-        row = tf.random.stateless_uniform([], row_seed, 0, height - out + 1, dtype=tf.int32)
-        col = tf.random.stateless_uniform([], col_seed, 0, width - out + 1, dtype=tf.int32)
+        row = tf.random.stateless_uniform([], row_seed, 0, tf.gather(heights, page) - out + 1,
+                                          dtype=tf.int32)
+        col = tf.random.stateless_uniform([], col_seed, 0, tf.gather(widths, page) - out + 1,
+                                          dtype=tf.int32)
         window = stack[page, row:row + input_size, col:col + input_size]
         window.set_shape([input_size, input_size, len(channels)])
         image = normalize(window[..., :1])
@@ -84,6 +92,21 @@ def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=
         return image, labels
 
     return input_fn
+
+
+def _packed(channels, dtype):
+    """Slices of different sizes, each mirror-padded, in one zero-filled array of the largest
+    padded size; and their own heights and widths, which bound the windows drawn from them."""
+    sizes = [page.shape for page in channels[0]]
+    height = max(h for h, _ in sizes) + 2 * BORDER
+    width = max(w for _, w in sizes) + 2 * BORDER
+    packed = np.zeros((len(sizes), height, width, len(channels)), dtype)
+    for i, (h, w) in enumerate(sizes):
+        for c, channel in enumerate(channels):
+            packed[i, :h + 2 * BORDER, :w + 2 * BORDER, c] = mirror_pad(
+                channel[i].astype(dtype), BORDER)
+    return (packed, np.array([h for h, _ in sizes], np.int32),
+            np.array([w for _, w in sizes], np.int32))
 
 
 def synthetic_train_input_fn(input_size, batch_size, seed, weighted=False):

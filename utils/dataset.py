@@ -44,19 +44,63 @@ def labels_to_classes(labels, path):
     return (labels != 0).astype(np.uint8)
 
 
+IMAGES_DIR = 'images'
+LABELS_DIR = 'labels'
+"""A user's own training data: paired files, one stem each, in <data_dir>/images and /labels."""
+
+
 def load_training_data(data_dir):
-    """Reads and checks the training volume and labels.
+    """Reads and checks the training volume and labels: the ISBI stacks, or the pairs of
+    `images/` and `labels/` when the directory has those folders.
 
     Returns:
-        (volume, classes): uint8 `[pages, H, W]` each; classes in {MEMBRANE, BACKGROUND}.
+        (volume, classes): uint8 `[pages, H, W]` each, or lists of `[H, W]` slices where the
+        pairs differ in size (utils.slices); classes in {MEMBRANE, BACKGROUND}.
 
     Raises:
         DatasetError: a missing or bad file, or volume and labels that do not match.
     """
     _check_dir(data_dir)
+    if os.path.isdir(os.path.join(data_dir, IMAGES_DIR)):
+        return load_pairs(data_dir)
     volume_path = os.path.join(data_dir, TRAIN_VOLUME)
     volume = read_stack(volume_path)
     return volume, _read_classes(os.path.join(data_dir, TRAIN_LABELS), volume, volume_path)
+
+
+def load_pairs(data_dir):
+    """The slices of <data_dir>/images and their labels in <data_dir>/labels, paired by stem
+    (any kind and size utils.images reads; a multi-page file gives several slices).
+
+    Raises:
+        DatasetError: a file without a partner, a pair whose pages differ, bad labels.
+    """
+    from utils import images, slices
+    images_dir, labels_dir = (os.path.join(data_dir, d) for d in (IMAGES_DIR, LABELS_DIR))
+    if not os.path.isdir(labels_dir):
+        raise DatasetError(f'{labels_dir}: folder not found (training on {images_dir} needs '
+                           'a label file of the same name for each image)')
+    inputs, labels = (images.discover([d]) for d in (images_dir, labels_dir))
+    by_stem = {label.stem: label for label in labels}
+    for unpaired in ([i.path for i in inputs if i.stem not in by_stem] +
+                     [label.path for label in labels
+                      if label.stem not in {i.stem for i in inputs}]):
+        other = labels_dir if unpaired.startswith(images_dir) else images_dir
+        raise DatasetError(f'{unpaired}: no file of the same name in {other}')
+    volume, classes = [], []
+    for image_file in inputs:
+        label_file = by_stem[image_file.stem]
+        if label_file.sizes != image_file.sizes:
+            raise DatasetError(f'{label_file.path}: pages of {_sizes(label_file.sizes)} do not '
+                               f'match {image_file.path}: {_sizes(image_file.sizes)}')
+        volume += list(images.read_pages(image_file))
+        for page in images.read_pages(label_file):
+            classes.append(labels_to_classes(page, label_file.path))
+    return slices.stacked_if_equal(volume), slices.stacked_if_equal(classes)
+
+
+def _sizes(sizes):
+    return ', '.join(f'{w}x{h}' for h, w in sizes)
 
 
 def load_test_data(data_dir):
@@ -91,16 +135,17 @@ def check_trainable(volume, input_size, batch_size, path):
     """Raises DatasetError when slices are smaller than the output window, or fewer than the
     batch (a single page where a stack is needed)."""
     out = output_size(input_size)
-    if min(volume.shape[1:]) < out:
-        raise DatasetError(f'{path}: pages of {volume.shape[1]}x{volume.shape[2]} are smaller '
+    smallest = min((page.shape for page in volume), key=min)
+    if min(smallest) < out:
+        raise DatasetError(f'{path}: pages of {smallest[0]}x{smallest[1]} are smaller '
                            f'than the {out}x{out} output window of --input_size={input_size}; '
                            'choose a smaller --input_size')
-    if batch_size > volume.shape[0] == 1:
+    if batch_size > len(volume) == 1:
         raise DatasetError(f'{path}: a single-page TIFF, but --batch_size={batch_size} needs '
                            f'a multi-page stack of at least {batch_size} training slices')
-    if batch_size > volume.shape[0]:
+    if batch_size > len(volume):
         raise DatasetError(f'{path}: --batch_size={batch_size} is larger than the '
-                           f'{volume.shape[0]} training slices')
+                           f'{len(volume)} training slices')
 
 
 def fold_slices(pages, fold, num_folds):
@@ -170,15 +215,18 @@ def load_inputs(params):
         return Inputs()
     train = test = held_out = slices = None
     volume_path = os.path.join(params.data_dir, TRAIN_VOLUME)
+    if os.path.isdir(os.path.join(params.data_dir, IMAGES_DIR)):
+        volume_path = os.path.join(params.data_dir, IMAGES_DIR)
     if params.trains or (params.evaluates and params.fold is not None):
+        from utils.slices import take
         volume, classes = load_training_data(params.data_dir)
         if params.fold is not None:
-            if volume.shape[0] < params.num_folds:
-                raise DatasetError(f'{volume_path}: {volume.shape[0]} slices cannot make '
+            if len(volume) < params.num_folds:
+                raise DatasetError(f'{volume_path}: {len(volume)} slices cannot make '
                                    f'--num_folds={params.num_folds} folds')
-            kept, slices = fold_slices(volume.shape[0], params.fold, params.num_folds)
-            held_out = volume[slices], classes[slices]
-            volume, classes = volume[kept], classes[kept]
+            kept, slices = fold_slices(len(volume), params.fold, params.num_folds)
+            held_out = take(volume, slices), take(classes, slices)
+            volume, classes = take(volume, kept), take(classes, kept)
         train = volume, classes
         if params.trains:
             check_trainable(volume, params.input_size, params.batch_size, volume_path)

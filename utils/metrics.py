@@ -22,6 +22,8 @@ from scipy import sparse
 from skimage.measure import label as connected_components
 from skimage.segmentation import watershed
 
+from utils import slices
+
 def _fiji_sweep(start=0.0, stop=1.0, step=0.1):
     """The thresholds of Fiji's loop `for (th = 0.0; th <= 1.0; th += 0.1)`, accumulated in
     doubles as it does: 0.0, 0.1, 0.2, 0.30000000000000004, ..., 0.9999999999999999. The
@@ -152,14 +154,16 @@ def evaluate(background_probs, background):
     Pixel scores threshold the probabilities at 0.5; the challenge's scores are given at the
     best threshold of the sweep (named as such) and at 0.5.
     """
-    predicted = background_probs >= 0.5
+    # Pixel scores over every pixel of every slice; slices may differ in size (utils.slices).
+    predicted = slices.flat(background_probs) >= 0.5
+    background_pixels = slices.flat(background)
     scores = challenge_scores(background_probs, background)
     best_rand = max(scores, key=lambda t: scores[t][0])
     best_info = max(scores, key=lambda t: scores[t][1])
     return {
-        'pixel_error': float(np.mean(predicted != background)),
-        'dice_membrane': hard_dice(~predicted, ~background),
-        'dice_background': hard_dice(predicted, background),
+        'pixel_error': float(np.mean(predicted != background_pixels)),
+        'dice_membrane': hard_dice(~predicted, ~background_pixels),
+        'dice_background': hard_dice(predicted, background_pixels),
         'v_rand_thin': scores[best_rand][0],
         'v_rand_thin_threshold': best_rand,
         'v_info_thin': scores[best_info][1],

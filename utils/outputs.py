@@ -42,10 +42,10 @@ def prediction_bytes(shape, classes=None):
     return pages * height * width * (4 + 1 + 3 * panels)
 
 
-def evaluation_bytes(shape):
-    """What write_evaluation writes: the float32 stack and a small metrics.json."""
-    pages, height, width = shape
-    return pages * height * width * 4 + 2 ** 12
+def evaluation_bytes(volume):
+    """What write_evaluation writes for `volume`'s slices: float32 pages, a small
+    metrics.json."""
+    return sum(page.size for page in volume) * 4 + 2 ** 12
 
 
 def membrane_dice(background_probs, classes):
@@ -60,7 +60,8 @@ def write_metrics(directory, metrics):
 
 def write_evaluation(eval_dir, record, background_probs):
     """metrics.json and the held-out slices' probabilities of non-membrane (float32 TIF)."""
-    write_stack(os.path.join(eval_dir, EVAL_PROBS_FILE), background_probs.astype(np.float32))
+    write_stack(os.path.join(eval_dir, EVAL_PROBS_FILE),
+                [np.asarray(page, np.float32) for page in background_probs])
     write_metrics(eval_dir, record)
 
 

@@ -14,7 +14,7 @@ import tensorflow as tf
 import dllogger
 from model.sizes import output_size
 from utils import (checkpoints, data_loader, distributed as dist_lib, files, metrics, outputs,
-                   precision, prediction, serving, tta, weight_map)
+                   precision, prediction, serving, slices, tta, weight_map)
 from utils.dataset import BACKGROUND
 from utils.errors import Interrupted, TrainingDiverged
 from utils.hooks import inspection_hooks
@@ -180,8 +180,8 @@ def _loss_weights(params, logger, data):
     started = time.perf_counter()
     weights = weight_map.weight_map(data[1])
     logger.message(f'--loss {params.loss}: weight map of {len(weights)} slices in '
-                   f'{time.perf_counter() - started:.1f} s, mean {weights.mean():.2f}, '
-                   f'max {weights.max():.2f}')
+                   f'{time.perf_counter() - started:.1f} s, mean '
+                   f'{slices.flat(weights).mean():.2f}, max {slices.flat(weights).max():.2f}')
     return weights
 
 
@@ -360,12 +360,21 @@ def benchmark_predict(estimator, params, logger, data):
 
 
 def predict_probabilities(estimator, params, logger, volume):
-    """Overlap-tiled prediction of every slice of `volume` (uint8 `[pages, H, W]`), averaged
-    over the 8 flips and rotations with --tta.
+    """Overlap-tiled prediction of every slice of `volume` (uint8 `[pages, H, W]`, or a list
+    of slices of different sizes, predicted a size at a time), averaged over the 8 flips and
+    rotations with --tta.
 
     Returns:
         float32 `[pages, H, W]`: probability of non-membrane per pixel.
     """
+    if not isinstance(volume, np.ndarray):
+        probabilities = [None] * len(volume)
+        for shape in dict.fromkeys(slices.shapes(volume)):
+            indices = [i for i, page in enumerate(volume) if page.shape == shape]
+            stack = np.stack([volume[i] for i in indices])
+            for i, probs in zip(indices, predict_probabilities(estimator, params, logger, stack)):
+                probabilities[i] = probs
+        return probabilities
     if params.tta:
         logger.message('--tta: averaging over 8 flips and rotations')
         return tta.average(lambda stack: _predict_tiled(estimator, params, logger, stack),
@@ -409,18 +418,19 @@ def predict(estimator, params, logger, volume, classes):
     return background_probs
 
 
-def evaluate(estimator, params, logger, volume, classes, slices):
+def evaluate(estimator, params, logger, volume, classes, slice_indices):
     """Scores held-out slices: writes eval_dir/metrics.json and their probabilities.
 
     Returns:
         The metrics dict (utils.metrics.evaluate plus step, slices and fold).
     """
-    _warn_if_short(logger, params.eval_dir, outputs.evaluation_bytes(volume.shape),
+    _warn_if_short(logger, params.eval_dir, outputs.evaluation_bytes(volume),
                    'the held-out probabilities')
     background_probs = predict_probabilities(estimator, params, logger, volume)
-    scores = metrics.evaluate(background_probs, classes == BACKGROUND)
+    scores = metrics.evaluate(background_probs,
+                              slices.stacked_if_equal(page == BACKGROUND for page in classes))
     record = dict(scores, step=checkpoints.checkpoint_step(estimator.model_dir),
-                  slices=list(slices), fold=params.fold, num_folds=params.num_folds)
+                  slices=list(slice_indices), fold=params.fold, num_folds=params.num_folds)
     outputs.write_evaluation(params.eval_dir, record, background_probs)
     logger.log('evaluate', scores)
     return record

@@ -84,14 +84,16 @@ def _to_uint8(stack, path):
 
 
 def write_stack(path, stack):
-    """Writes `[pages, H, W]` uint8 or float32 pages as one multi-page TIFF, atomically.
+    """Writes uint8 or float32 pages (`[pages, H, W]`, or a list of `[H, W]` of any sizes) as
+    one multi-page TIFF, atomically.
 
     The pages go to a temporary file in the same directory, renamed over `path` only when
     complete, so a crash never leaves a truncated file where a good one was.
     """
-    stack = np.asarray(stack)
-    if stack.dtype not in (np.uint8, np.float32):
-        raise TypeError(f'write_stack takes uint8 or float32 pages, not {stack.dtype}')
-    pages = [Image.fromarray(page) for page in stack]
+    arrays = [np.asarray(page) for page in stack]  # A list may hold pages of several sizes.
+    for page in arrays:
+        if page.dtype not in (np.uint8, np.float32):
+            raise TypeError(f'write_stack takes uint8 or float32 pages, not {page.dtype}')
+    pages = [Image.fromarray(page) for page in arrays]
     write_atomically(path, lambda f: pages[0].save(
         f, format='TIFF', save_all=True, append_images=pages[1:]))

@@ -13,6 +13,8 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt, find_objects
 from skimage.measure import label as connected_components
 
+from utils import slices
+
 W0 = 10.0
 SIGMA = 5.0
 NEGLIGIBLE = 1e-3
@@ -30,9 +32,10 @@ def class_weights(classes):
     Returns:
         float32 `[2]`.
     """
-    counts = np.bincount(classes.ravel(), minlength=2).astype(np.float64)
+    pixels = slices.flat(classes)
+    counts = np.bincount(pixels, minlength=2).astype(np.float64)
     counts = np.maximum(counts, 1.0)  # A class absent from the labels gets no weight anyway.
-    return (classes.size / (2.0 * counts)).astype(np.float32)
+    return (pixels.size / (2.0 * counts)).astype(np.float32)
 
 
 def border_weights(background, w0=W0, sigma=SIGMA):
@@ -63,10 +66,11 @@ def weight_map(classes):
     """w(x) for every slice of a training volume.
 
     Args:
-        classes: uint8 `[pages, H, W]` class indices (0 membrane, 1 background).
+        classes: uint8 `[pages, H, W]` class indices (0 membrane, 1 background), or a list
+            of `[H, W]` slices of different sizes (utils.slices).
 
     Returns:
-        float32 `[pages, H, W]`.
+        float32, stacked or listed as `classes`.
     """
     balance = class_weights(classes)
-    return np.stack([balance[page] + border_weights(page == 1) for page in classes])
+    return slices.stacked_if_equal(balance[page] + border_weights(page == 1) for page in classes)

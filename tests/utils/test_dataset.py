@@ -57,3 +57,48 @@ def test_real_isbi_files_load():
     assert 0.15 < np.mean(classes == dataset.MEMBRANE) < 0.3
     test_volume, test_classes = dataset.load_test_data(SHARED_ISBI)
     assert test_volume.shape == (30, 512, 512) and test_classes is None
+
+
+def _pairs(data_dir, sizes, rng):
+    """images/ and labels/ of one pair per size, in several kinds, labels 0 / 255."""
+    for folder in ('images', 'labels'):
+        (data_dir / folder).mkdir(parents=True)
+    kinds = ['png', 'tif', 'png', 'tif']
+    for i, (height, width) in enumerate(sizes):
+        image = rng.integers(0, 256, (height, width), np.uint8)
+        labels = np.where(rng.random((height, width)) < 0.2, 0, 255).astype(np.uint8)
+        Image.fromarray(image).save(data_dir / 'images' / f'cell_{i}.{kinds[i % 4]}')
+        Image.fromarray(labels).save(data_dir / 'labels' / f'cell_{i}.png')
+
+
+def test_images_and_labels_folders_of_unequal_sizes(tmp_path):
+    rng = np.random.default_rng(0)
+    _pairs(tmp_path, [(96, 120), (100, 100), (130, 96)], rng)
+    volume, classes = dataset.load_training_data(str(tmp_path))
+    assert [page.shape for page in volume] == [(96, 120), (100, 100), (130, 96)]
+    assert [page.shape for page in classes] == [page.shape for page in volume]
+    assert all(set(np.unique(c)) <= {dataset.MEMBRANE, dataset.BACKGROUND} for c in classes)
+    same = tmp_path / 'same'
+    _pairs(same, [(96, 96), (96, 96)], rng)
+    volume, _ = dataset.load_training_data(str(same))
+    assert isinstance(volume, np.ndarray) and volume.shape == (2, 96, 96)  # one stack
+
+
+@pytest.mark.parametrize('damage, message', [
+    (lambda d: (d / 'labels' / 'cell_1.png').unlink(), 'cell_1.tif: no file of the same name in'),
+    (lambda d: (d / 'labels' / 'cell_1.png').rename(d / 'labels' / 'other.png'),
+     'cell_1.tif: no file of the same name in'),
+    (lambda d: _save(d / 'labels' / 'cell_0.png', np.arange(96 * 120).reshape(96, 120) % 3),
+     'labels must have two classes'),
+    (lambda d: _save(d / 'labels' / 'cell_0.png', np.zeros((50, 50), np.uint8)),
+     'pages of 50x50 do not match'),
+])
+def test_bad_pairs_are_named(damage, message, tmp_path):
+    _pairs(tmp_path, [(96, 120), (100, 100)], np.random.default_rng(1))
+    damage(tmp_path)
+    with pytest.raises(DatasetError, match=message):
+        dataset.load_training_data(str(tmp_path))
+
+
+def _save(path, array):
+    Image.fromarray(np.asarray(array, np.uint8)).save(path)

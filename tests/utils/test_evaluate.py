@@ -124,3 +124,32 @@ def test_same_seed_same_command_same_scores(small_dataset, tmp_path):
     assert np.array_equal(probs, probs_again)
     assert record == record_again
     assert np.abs(probs - probs_other).max() > 1e-3
+
+
+def test_train_and_evaluate_on_images_and_labels_folders_of_unequal_sizes(tmp_path):
+    """Your own annotated data: pairs of different sizes, trained (windows inside each
+    slice, the weight map per slice, augmentation) and scored per slice."""
+    from PIL import Image
+    rng = np.random.default_rng(4)
+    data = tmp_path / 'data'
+    sizes = [(96, 120), (110, 100), (100, 96), (130, 104)]
+    for folder in ('images', 'labels'):
+        (data / folder).mkdir(parents=True)
+    for i, (height, width) in enumerate(sizes):
+        Image.fromarray(rng.integers(0, 256, (height, width), np.uint8)).save(
+            data / 'images' / f'slice_{i}.tif')
+        Image.fromarray(np.where(rng.random((height, width)) < 0.2, 0, 1).astype(np.uint8)
+                        ).save(data / 'labels' / f'slice_{i}.png')
+    model_dir = tmp_path / 'model'
+    assert _evaluate(str(data), model_dir, '--fold', '1', '--num_folds', '2', '--max_steps',
+                     '2', '--eval_every', '1', '--augment', '--loss', 'weighted_ce_dice',
+                     exec_mode='train_and_evaluate') == 0
+    record = json.load(open(model_dir / 'eval' / 'metrics.json'))
+    assert record['slices'] == [2, 3] and record['step'] == 2
+    assert 0 <= record['dice_membrane'] <= 1 and 0 <= record['v_rand_thin'] <= 1
+    with Image.open(model_dir / 'eval' / outputs.EVAL_PROBS_FILE) as probs:
+        shapes = []
+        for page in range(probs.n_frames):
+            probs.seek(page)
+            shapes.append((probs.height, probs.width))
+    assert shapes == sizes[2:]  # each held-out slice at its own size
