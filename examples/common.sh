@@ -3,7 +3,8 @@
 #   bash examples/<script>.sh <main.py or its folder> <dataset> <results> [batch size] [flags]
 # The seed's scripts ran `python $1/main.py`, so its README passes the folder (`.`); a path to
 # main.py works as well. Flags after the batch size go to main.py after the script's own, so
-# they override them (argparse keeps the last value).
+# they override them (argparse keeps the last value). Each script execs its launcher, so a
+# signal sent to the script reaches main.py (or horovodrun) itself, and its exit code is theirs.
 
 USAGE_ARGS='<main.py or its folder> <path to dataset> <path to results> [batch size] [main.py flags]'
 

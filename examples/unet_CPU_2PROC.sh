@@ -7,7 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc
-horovodrun -np 2 -H localhost:2 --gloo python "$MAIN" --exec_mode train_and_predict \
+exec horovodrun -np 2 -H localhost:2 --gloo python "$MAIN" --exec_mode train_and_predict \
   --data_dir "$DATA_DIR" --model_dir "$RESULTS_DIR" --batch_size "$BATCH_SIZE" \
   --input_size 380 --max_steps 300 --log_every 25 --warmup_steps 5 \
   --optimizer adam --learning_rate 0.0002 \

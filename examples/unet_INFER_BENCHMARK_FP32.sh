@@ -7,6 +7,6 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc
-python "$MAIN" --exec_mode predict --benchmark --data_dir "$DATA_DIR" --model_dir "$RESULTS_DIR" \
+exec python "$MAIN" --exec_mode predict --benchmark --data_dir "$DATA_DIR" --model_dir "$RESULTS_DIR" \
   --batch_size "$BATCH_SIZE" --max_steps 300 --warmup_steps 200 --log_every 100 \
   "${FLAGS[@]}"

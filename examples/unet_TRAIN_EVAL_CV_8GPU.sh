@@ -11,7 +11,7 @@ parse_args "$@"
 use_jemalloc
 # One process per GPU; NUM_GPUS=4 runs on four.
 NUM_GPUS=${NUM_GPUS:-8}
-python "$(dirname "$MAIN")/utils/cross_validation.py" --results "$RESULTS_DIR" -- \
+exec python "$(dirname "$MAIN")/utils/cross_validation.py" --results "$RESULTS_DIR" -- \
   horovodrun -np "$NUM_GPUS" -H "localhost:$NUM_GPUS" python "$MAIN" \
   --exec_mode train_and_evaluate --num_folds 5 --data_dir "$DATA_DIR" \
   --batch_size "$BATCH_SIZE" --max_steps 40000 --eval_every 1000 \

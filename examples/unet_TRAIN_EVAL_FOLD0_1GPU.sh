@@ -8,7 +8,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc
-python "$MAIN" --exec_mode train_and_evaluate --fold 0 --num_folds 5 --data_dir "$DATA_DIR" \
+exec python "$MAIN" --exec_mode train_and_evaluate --fold 0 --num_folds 5 --data_dir "$DATA_DIR" \
   --model_dir "$RESULTS_DIR" --batch_size "$BATCH_SIZE" --max_steps 40000 --eval_every 1000 \
   --save_checkpoints_steps 1000 --optimizer adam --learning_rate 0.0001 --augment \
   --log_every 100 --warmup_steps 200 "${FLAGS[@]}"
