@@ -179,9 +179,10 @@ def _loss_weights(params, logger, data):
         return None
     started = time.perf_counter()
     weights = weight_map.weight_map(data[1])
+    every = slices.flat(weights)
     logger.message(f'--loss {params.loss}: weight map of {len(weights)} slices in '
-                   f'{time.perf_counter() - started:.1f} s, mean '
-                   f'{slices.flat(weights).mean():.2f}, max {slices.flat(weights).max():.2f}')
+                   f'{time.perf_counter() - started:.1f} s, mean {every.mean():.2f}, '
+                   f'max {every.max():.2f}')
     return weights
 
 
