@@ -275,6 +275,28 @@ def test_a_full_disk_never_truncates_an_output(small_disk):
     _assert_nothing_half_written(disk)
 
 
+def test_a_full_disk_while_writing_the_cross_validation_summary(small_disk, capsys):
+    """Two finished folds (their metrics written as a fold's run writes them), then a disk
+    too full for the summary: one line, exit 2, no summary and no temporary left."""
+    from utils import cross_validation
+    results = small_disk(1)
+    for fold in range(2):
+        outputs.write_metrics(str(results / f'fold_{fold}' / 'eval'), {
+            'step': 2, 'fold': fold, **{name: 0.5 for name in cross_validation.SCORES}})
+    _fill(results, 0)
+    command = ['python', 'main.py', '--exec_mode', 'train_and_evaluate', '--data_dir', 'd',
+               '--num_folds', '2', '--max_steps', '2']
+    assert cross_validation.main(['--results', str(results), '--', *command]) == 2
+    out, err = capsys.readouterr()
+    summary = re.escape(str(results / cross_validation.SUMMARY_JSON))
+    _assert_one_line(err, rf'error: {summary}: no space left on the device while writing '
+                          rf'{cross_validation.SUMMARY_JSON} \(0 KB free\); free some space, or '
+                          r'use another --model_dir')
+    assert out.count('finished earlier') == 2
+    assert not (results / cross_validation.SUMMARY_JSON).exists()
+    _assert_nothing_half_written(results)
+
+
 def test_out_of_memory_is_one_line_naming_the_sizes(monkeypatch, tmp_path, small_dataset,
                                                     capsys):
     """Where TensorFlow catches a failed allocation it raises ResourceExhaustedError; here it

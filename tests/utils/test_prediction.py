@@ -36,6 +36,8 @@ def _images(folder):
         Image.fromarray(rng.integers(0, 256, (60, 90), np.uint8)).save(folder / f'cut_{i}.png')
     Image.fromarray(rng.integers(0, 256, (37, 50, 3), np.uint8)).save(folder / 'colour.jpg')
     Image.fromarray(rng.integers(0, 65535, (5, 300), np.uint16)).save(folder / 'deep.tif')
+    # Wider than one tile's output (1028): two tiles side by side, stitched.
+    Image.fromarray(rng.integers(0, 256, (6, 1300), np.uint8)).save(folder / 'wide.png')
     write_pages(folder / 'stack.tif', rng.integers(0, 256, (3, 64, 48), np.uint8))
     palette = Image.fromarray(rng.integers(0, 4, (40, 40), np.uint8), mode='P')
     palette.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 255, 255, 255] + [0] * 756)
@@ -57,7 +59,7 @@ def test_a_folder_is_read_in_natural_order(predicted):
     inputs, _ = predicted
     names = [os.path.basename(f.path) for f in images.discover([str(inputs)])]
     assert names == ['colour.jpg', 'cut_1.png', 'cut_2.png', 'cut_10.png', 'deep.tif',
-                     'palette.png', 'stack.tif']
+                     'palette.png', 'stack.tif', 'wide.png']
 
 
 def test_every_input_gets_its_outputs_at_its_size(predicted):
