@@ -70,6 +70,14 @@ def bytes_on_disk(model_dir, checkpoint=None):
     return sum(os.path.getsize(path) for path in glob.glob(pattern) if os.path.isfile(path))
 
 
+def weights_bytes(checkpoint):
+    """What the network's own variables in `checkpoint` (a path prefix) take, float32: a
+    SavedModel holds these, not the optimizer's."""
+    return sum(4 * int(np.prod(shape)) for name, shape in tf.train.list_variables(checkpoint)
+               if not any(part in name for part in _OPTIMIZER_SLOTS)
+               and name != 'global_step')
+
+
 def check_trained(model_dir):
     if latest_checkpoint(model_dir) is None:
         raise UserError(f'--model_dir={model_dir}: no checkpoint to predict with; '

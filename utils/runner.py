@@ -329,7 +329,7 @@ def export(estimator, params, logger):
         if not files.is_disk_full(err):
             raise
         files.remove_temporaries(params.model_dir)
-        needed = checkpoints.bytes_on_disk(params.model_dir, estimator.latest_checkpoint())
+        needed = checkpoints.weights_bytes(estimator.latest_checkpoint())
         raise files.DiskFull(files.disk_full_message(
             params.export_dir, 'a SavedModel', needed)) from None
     path = path.decode() if isinstance(path, bytes) else path
