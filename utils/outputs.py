@@ -95,8 +95,10 @@ MASK_SUFFIX = {'tiff': '.tif', 'png': '.png', 'jpeg': '.png'}
 def output_paths(output_dir, image_file, overlays):
     """Every file FileOutputs writes for `image_file` (a utils.images.ImageFile)."""
     stem = image_file.stem
+    # Several pages need a stack: TIFF, whatever the input (an animated PNG, say).
+    mask_suffix = MASK_SUFFIX[image_file.kind] if image_file.pages == 1 else '.tif'
     paths = [os.path.join(output_dir, f'{stem}_probs.tif'),
-             os.path.join(output_dir, f'{stem}_mask{MASK_SUFFIX[image_file.kind]}')]
+             os.path.join(output_dir, f'{stem}_mask{mask_suffix}')]
     if overlays:
         names = ([f'{stem}.png'] if image_file.pages == 1 else
                  [f'{stem}_page_{page:03d}.png' for page in range(image_file.pages)])

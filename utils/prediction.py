@@ -17,6 +17,7 @@ from utils import files as disk
 from utils import images, outputs, tta
 from utils.data_loader import normalize
 from utils.dataset import BACKGROUND
+from utils.errors import DatasetError
 from utils.hooks import inspection_hooks
 from utils.tiling import extract_tiles, plan_tiles, stitch
 
@@ -44,25 +45,31 @@ class BatchedTiles:
         self.batch_size = batch_size
         self.transforms = transforms
         self.views = collections.deque()
+        self.error = None
+        """A page that could not be read (DatasetError): the batches stop before it, and
+        predict_files raises it, as TensorFlow would otherwise bury it in its own error."""
 
     def batches(self):
         """Yields uint8 `[n, in_h, in_w]` batches; runs in tf.data's thread."""
         batch = []
-        for file_index, image_file in enumerate(self.files):
-            for page_index, page in enumerate(images.read_pages(image_file)):
-                for transform in self.transforms:
-                    view = tta.apply(page, transform)
-                    plan = plan_tiles(*view.shape)
-                    tiles = extract_tiles(view, plan)
-                    last = transform == self.transforms[-1]
-                    self.views.append(_View(file_index, page_index, transform, plan,
-                                            len(tiles), page if last else None))
-                    for tile in tiles:
-                        if batch and (tile.shape != batch[0].shape or
-                                      len(batch) == self.batch_size):
-                            yield np.stack(batch)
-                            batch = []
-                        batch.append(tile)
+        try:
+            for file_index, image_file in enumerate(self.files):
+                for page_index, page in enumerate(images.read_pages(image_file)):
+                    for transform in self.transforms:
+                        view = tta.apply(page, transform)
+                        plan = plan_tiles(*view.shape)
+                        tiles = extract_tiles(view, plan)
+                        last = transform == self.transforms[-1]
+                        self.views.append(_View(file_index, page_index, transform, plan,
+                                                len(tiles), page if last else None))
+                        for tile in tiles:
+                            if batch and (tile.shape != batch[0].shape or
+                                          len(batch) == self.batch_size):
+                                yield np.stack(batch)
+                                batch = []
+                            batch.append(tile)
+        except DatasetError as err:
+            self.error = err  # The pages before it are still predicted and written.
         if batch:
             yield np.stack(batch)
 
@@ -141,6 +148,8 @@ def predict_files(predict_batches, params, logger, files):
     finally:
         if writer is not None:
             writer.abort()
+    if tiles.error is not None:
+        raise tiles.error
     return written
 
 

@@ -176,6 +176,23 @@ def test_a_bad_input_is_one_line_and_nothing_is_written(make, message, model_dir
     assert not out.exists()
 
 
+def test_a_page_that_cannot_be_decoded_is_one_line(model_dir, tmp_path, capsys):
+    """Headers pass the check before TensorFlow starts; the pixels fail while predicting:
+    the inputs before it keep their outputs, its own are removed."""
+    rng = np.random.default_rng(6)
+    Image.fromarray(rng.integers(0, 256, (40, 40), np.uint8)).save(tmp_path / 'a_good.png')
+    Image.fromarray(rng.integers(0, 256, (200, 200), np.uint8)).save(tmp_path / 'b_cut.png')
+    data = (tmp_path / 'b_cut.png').read_bytes()
+    (tmp_path / 'b_cut.png').write_bytes(data[:len(data) // 2])
+    out = tmp_path / 'out'
+    assert main.main(['--exec_mode', 'predict', '--model_dir', str(model_dir), '--input',
+                      str(tmp_path / '*.png'), '--output_dir', str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: {tmp_path / "b_cut.png"}: cannot decode') and \
+        err.count('\n') == 1, err
+    assert sorted(os.listdir(out)) == ['a_good_mask.png', 'a_good_probs.tif']
+
+
 def test_two_inputs_with_one_name_are_refused(tmp_path):
     for folder in ('a', 'b'):
         (tmp_path / folder).mkdir()
