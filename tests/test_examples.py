@@ -9,6 +9,7 @@ it wrote is checked.
 import ctypes.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -19,7 +20,6 @@ from PIL import Image
 import main
 from conftest import ROOT
 from utils.params import Params
-from utils.tiff_io import read_stack
 
 EXAMPLES = os.path.join(ROOT, 'examples')
 SCRIPTS = sorted(name for name in os.listdir(EXAMPLES)
@@ -224,7 +224,7 @@ def trained(small_dataset, module_tmp_path):
 @pytest.mark.parametrize('script', TRAINING)
 def test_training_scripts_train_and_predict(script, small_dataset, trained, tmp_path):
     form = list(FORMS.values())[TRAINING.index(script) % 2]
-    environ = {'NUM_GPUS': '2'} if '8GPU' in script else {}
+    environ = {'NUM_GPUS': '1'} if '8GPU' in script else {}  # unet_CPU_2PROC runs 2 ranks
     results = trained if script == 'unet_FP32_1GPU.sh' else tmp_path / 'results'
     if results != trained:
         _run(script, form, small_dataset, results, SHORT, **environ)
@@ -233,7 +233,7 @@ def test_training_scripts_train_and_predict(script, small_dataset, trained, tmp_
     assert params['use_amp'] == ('AMP' in script)
     assert _checkpoint_step(results) == 2
     (consistency,) = _records(results, 'train_consistency')
-    assert consistency['ranks'] == min(_processes(script), 2)  # NUM_GPUS=2 for 8 GPUs
+    assert consistency['ranks'] == (2 if '2PROC' in script else 1)
     _assert_predicted(results)
 
 
@@ -254,7 +254,7 @@ BENCHMARKS = sorted(name for name in SCRIPTS if 'BENCHMARK' in name)
 def test_benchmark_scripts_measure_and_keep_nothing(script, small_dataset, tmp_path):
     form = list(FORMS.values())[BENCHMARKS.index(script) % 2]
     results = tmp_path / 'results'
-    environ = {'NUM_GPUS': '2'} if '8GPU' in script else {}
+    environ = {'NUM_GPUS': '1'} if '8GPU' in script else {}
     _run(script, form, small_dataset, results, SHORT_BENCHMARK, **environ)
     kind = 'predict_summary' if 'INFER' in script else 'train_summary'
     (summary,) = _records(results, kind)
@@ -276,7 +276,7 @@ def test_fold_scripts_train_and_score_the_fold(script, form, small_dataset, tmp_
 
 @pytest.mark.parametrize('script, form, environ', [
     ('unet_TRAIN_EVAL_CV_1GPU.sh', '.', {}),
-    ('unet_TRAIN_EVAL_CV_8GPU.sh', 'main.py', {'NUM_GPUS': '2'})])
+    ('unet_TRAIN_EVAL_CV_8GPU.sh', 'main.py', {'NUM_GPUS': '1'})])
 def test_cross_validation_scripts_score_every_fold(script, form, environ, small_dataset,
                                                    tmp_path):
     """(unet_TRAIN_EVAL_CV_CPU.sh runs, interrupted and resumed, in
@@ -289,13 +289,16 @@ def test_cross_validation_scripts_score_every_fold(script, form, environ, small_
     assert all(row['step'] == 2 for row in summary['folds'])
 
 
-def test_synthetic_demo_runs_with_its_schedule_shortened(tmp_path):
+def test_synthetic_demo_runs_with_its_schedule_shortened(small_dataset, tmp_path):
+    """On a small synthetic set made beforehand (the script generates one only where none
+    is; the generator has its own tests)."""
     env = dict(os.environ, PATH=f'{os.path.dirname(sys.executable)}:{os.environ["PATH"]}')
     data, results = tmp_path / 'data', tmp_path / 'results'
+    shutil.copytree(small_dataset, data)
     result = subprocess.run(['bash', 'examples/unet_SYNTHETIC_CPU.sh', str(data), str(results),
                              '--max_steps', '2', '--input_size', '188'], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.splitlines()[-1].startswith('Held-out membrane Dice: ')
     assert _checkpoint_step(results) == 2
-    assert read_stack(str(data / 'test-volume.tif')).shape == (8, 512, 512)
+    assert len(os.listdir(results / 'pred' / 'overlays')) == 2
