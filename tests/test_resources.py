@@ -214,6 +214,24 @@ def test_a_full_disk_while_writing_predictions(trained, small_dataset, small_dis
     assert not os.listdir(model_dir / 'pred')
 
 
+def test_a_full_disk_under_the_output_dir_of_input(trained, small_disk, tmp_path):
+    from PIL import Image
+    Image.new('L', (300, 300), 90).save(tmp_path / 'mine.png')
+    out = small_disk(1) / 'segmented'
+    out.mkdir()
+    _fill(out.parent, 100 * 1024)  # a 300x300 float32 page takes 352 KB
+    process = _main(['--exec_mode', 'predict', '--model_dir', str(trained), '--input',
+                     str(tmp_path / 'mine.png'), '--output_dir', str(out)])
+    stdout, err = process.communicate(timeout=600)
+    assert process.returncode == 2, err
+    _assert_one_line(err, rf'error: {re.escape(str(out / "mine_probs.tif"))}: no space left on '
+                          rf'the device while writing the outputs of {re.escape(str(tmp_path))}'
+                          r'/mine\.png \(\d+ KB free\); free some space, or use another '
+                          r'--output_dir')
+    assert 'warning: ' + str(out) in stdout  # Said before predicting.
+    assert os.listdir(out) == []
+
+
 def test_a_full_disk_while_exporting(trained, small_disk):
     disk = small_disk(CHECKPOINT_MB + 60)  # A SavedModel of the weights takes 119 MB.
     model_dir = _copy_of_newest_checkpoint(trained, disk / 'model')

@@ -148,7 +148,8 @@ class FileOutputs:
             self.abort()
             if files.is_disk_full(err):
                 raise files.DiskFull(files.disk_full_message(
-                    path, f'the outputs of {self.image_file.path}')) from None
+                    path, f'the outputs of {self.image_file.path}',
+                    advice='free some space, or use another --output_dir')) from None
             raise
 
     def _add(self, page_index, image, probs):
