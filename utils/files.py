@@ -82,20 +82,27 @@ def _mode_for(path):
         return ordinary_mode(0o666)
 
 
+def temporary_beside(path):
+    """A new temporary file in `path`'s directory (created if need be), to be renamed over
+    `path` when complete: (binary file object open for reading and writing, its path)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp_path = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(path) + '.')
+    # mkstemp's 0600 would make every output private; give what open(path, 'w') gives.
+    os.fchmod(fd, _mode_for(path))
+    return os.fdopen(fd, 'w+b'), tmp_path  # w+: Pillow's multi-page writer reads back.
+
+
 def write_atomically(path, write, what=None):
     """Calls `write(file_object)` on a temporary file beside `path`, then renames it to `path`.
 
     A crash or a full disk leaves `path` as it was and no temporary file behind; a full disk
     raises DiskFull naming `path` and `what` (by default, the file's name).
     """
-    directory = os.path.dirname(os.path.abspath(path))
     tmp_path = None
     try:
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp_path = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(path) + '.')
-        # mkstemp's 0600 would make every output private; give what open(path, 'w') gives.
-        os.fchmod(fd, _mode_for(path))
-        with os.fdopen(fd, 'w+b') as tmp_file:  # Pillow's multi-page writer reads back.
+        tmp_file, tmp_path = temporary_beside(path)
+        with tmp_file:
             write(tmp_file)
             tmp_file.flush()
             os.fsync(tmp_file.fileno())

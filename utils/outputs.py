@@ -2,7 +2,6 @@
 metrics."""
 import json
 import os
-import tempfile
 
 import numpy as np
 from PIL import Image, ImageDraw, TiffImagePlugin
@@ -122,12 +121,8 @@ class FileOutputs:
         self._stacks = {}
 
     def _temporary(self, path):
-        directory = os.path.dirname(path)
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix='.' + os.path.basename(path) + '.')
-        os.fchmod(fd, files.ordinary_mode(0o666))
-        self.temporaries[path] = tmp
-        return os.fdopen(fd, 'w+b')
+        handle, self.temporaries[path] = files.temporary_beside(path)
+        return handle
 
     def _append_page(self, path, array):
         """Appends a page to the multi-page TIFF being written for `path`."""
