@@ -2,6 +2,7 @@
 import os
 import shutil
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -46,6 +47,17 @@ def dataset_copy(small_dataset, tmp_path):
     for name in os.listdir(small_dataset):
         (target / name).write_bytes(open(os.path.join(small_dataset, name), 'rb').read())
     return str(target)
+
+
+def wait_for_step(model_dir, step, process, timeout=300):
+    """Waits until `process` (a Popen) has logged training step `step` in
+    <model_dir>/log.jsonl; fails if it ends or `timeout` seconds pass first."""
+    log = os.path.join(model_dir, 'log.jsonl')
+    deadline = time.monotonic() + timeout
+    while not (os.path.exists(log) and f'"step": {step}' in open(log).read()):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f'no step {step} in {log} after {timeout} s'
+        time.sleep(0.1)
 
 
 def write_pages(path, pages):

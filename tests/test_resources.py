@@ -12,13 +12,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import tensorflow as tf
 
 import main
-from conftest import ROOT, SMALL_INPUT
+from conftest import ROOT, SMALL_INPUT, wait_for_step
 from dllogger import JsonLinesBackend
 from utils import checkpoints, files, outputs
 
@@ -149,11 +148,7 @@ def test_a_full_disk_at_the_checkpoint_of_a_sigterm(small_dataset, small_disk):
     model_dir = small_disk(330) / 'model'
     process = _main([*TRAIN, '--data_dir', small_dataset, '--model_dir', str(model_dir),
                      '--max_steps', '100000', '--save_checkpoints_steps', '100000'])
-    log = model_dir / 'log.jsonl'
-    deadline = time.monotonic() + 300
-    while not (log.exists() and '"step": 2' in log.read_text()):
-        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read()
-        time.sleep(0.1)
+    wait_for_step(model_dir, 2, process)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=300)
     assert process.returncode == 2, err

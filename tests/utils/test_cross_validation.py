@@ -7,11 +7,10 @@ import signal
 import statistics
 import subprocess
 import sys
-import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, wait_for_step
 from utils import cross_validation
 
 SCRIPT = os.path.join('examples', 'unet_TRAIN_EVAL_CV_CPU.sh')
@@ -102,11 +101,7 @@ def test_sigterm_stops_the_fold_that_runs_and_summarizes_nothing(small_dataset, 
     results = tmp_path / 'cv'
     run = _cv(small_dataset, results, '--max_steps', '100000', '--eval_every', '100000',
               start_new_session=True)
-    log = results / 'fold_0' / 'log.jsonl'
-    deadline = time.monotonic() + 300
-    while not (log.exists() and '"step": 2' in log.read_text()):
-        assert run.poll() is None and time.monotonic() < deadline, run.communicate()
-        time.sleep(0.1)
+    wait_for_step(results / 'fold_0', 2, run)
     os.killpg(run.pid, signal.SIGTERM)  # As a scheduler or Ctrl-C would: the whole group.
     _, err = run.communicate(timeout=300)
     assert run.returncode == 128 + signal.SIGTERM, err
