@@ -187,10 +187,10 @@ def main(argv=None):
         return 2
 
     configure_runtime(params)
-    from utils import dataset
+    from utils import data_files
     try:
         # Before TensorFlow starts: a bad file is reported in a second.
-        inputs = dataset.load_inputs(params)
+        inputs = data_files.load_inputs(params)
     except UserError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
@@ -204,19 +204,20 @@ def main(argv=None):
         print(f'error: {err}', file=sys.stderr)
         return 2
 
+    from utils.device import Device
     gpu_visible = bool(tf.config.list_physical_devices('GPU'))
-    amp = decide_amp(params, gpu_visible)
-    from utils import files, runner
+    device = Device(gpu_visible, decide_amp(params, gpu_visible))
+    from utils import estimator_setup, files, runner
     logger = None
     try:
         # Checked before the logger creates anything in model_dir.
-        space_warning = runner.check_model_dir(params, distributed, amp)
+        space_warning = estimator_setup.check_model_dir(params, distributed, device.amp)
         logger = build_logger(params, distributed)
-        for message in (notice, amp.message, space_warning):
+        for message in (notice, device.amp.message, space_warning):
             if message:
                 logger.message(message)
         logger.log('params', dataclasses.asdict(params))
-        runner.run(params, inputs, logger, distributed, amp)
+        runner.run(params, inputs, logger, distributed, device)
     except (UserError, OSError) as err:
         print(f'error: {files.describe(err)}', file=sys.stderr)
         return 2

@@ -12,11 +12,11 @@ import tensorflow as tf
 
 import main
 from conftest import SMALL_INPUT, write_pages
-from utils import dataset
+from utils import data_files
 from utils.errors import DatasetError
 
-VOLUME = dataset.TRAIN_VOLUME
-LABELS = dataset.TRAIN_LABELS
+VOLUME = data_files.TRAIN_VOLUME
+LABELS = data_files.TRAIN_LABELS
 
 
 @pytest.fixture(scope='module')
@@ -97,7 +97,7 @@ def _damage(data_dir, case):
         return volume, 'smaller than the 388x388 output window of --input_size=572', [
             '--input_size', 572]
     if case == 'test volume damaged':
-        test_volume = os.path.join(data_dir, dataset.TEST_VOLUME)
+        test_volume = os.path.join(data_dir, data_files.TEST_VOLUME)
         with open(test_volume, 'wb') as f:
             f.write(b'II*\0' + bytes(100))
         return test_volume, 'cannot read TIFF', ['--exec_mode', 'predict']
@@ -132,9 +132,9 @@ def test_bad_data(case, dataset_copy, good_model_dir, tmp_path, capsys):
 def test_bad_training_data_is_a_dataset_error_naming_the_file(case, dataset_copy):
     path, message, flags = _damage(dataset_copy, case)
     with pytest.raises(DatasetError, match=message) as error:
-        volume, _ = dataset.load_training_data(dataset_copy)
+        volume, _ = data_files.load_training_data(dataset_copy)
         settings = dict(zip(flags[::2], flags[1::2]))
-        dataset.check_trainable(volume, settings.get('--input_size', SMALL_INPUT),
+        data_files.check_trainable(volume, settings.get('--input_size', SMALL_INPUT),
                                     settings.get('--batch_size', 1), path)
     assert str(error.value).startswith(path)
 
@@ -239,11 +239,11 @@ def test_checkpoint_that_does_not_fit(case, flags, message, small_dataset, good_
 
 def test_float_and_16_bit_labels_are_converted(dataset_copy, tmp_path):
     """Labels saved as float 0/1 or 16-bit 0/65535 pages mean the same classes."""
-    _, classes = dataset.load_training_data(dataset_copy)
+    _, classes = data_files.load_training_data(dataset_copy)
     labels = os.path.join(dataset_copy, LABELS)
     for pages in (classes.astype(np.float32), classes.astype(np.uint16) * 65535):
         write_pages(labels, pages) if pages.dtype == np.float32 else _write_16_bit(labels, pages)
-        assert np.array_equal(dataset.load_training_data(dataset_copy)[1], classes)
+        assert np.array_equal(data_files.load_training_data(dataset_copy)[1], classes)
 
 
 def _write_16_bit(path, pages):

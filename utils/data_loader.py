@@ -1,4 +1,4 @@
-"""From checked arrays (utils.dataset) to tf.data pipelines: the input_fn factories.
+"""From checked arrays (utils.data_files) to tf.data pipelines: the input_fn factories.
 
 Training samples follow the paper's overlap-tile strategy at full resolution: a random
 `input_size` window of the mirror-padded slice, paired with the label window under its
@@ -25,7 +25,7 @@ def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=
     (seed, r) folded with i, so a run is reproducible and ranks see different samples.
 
     Args:
-        volume, classes: uint8 `[pages, H, W]` from utils.dataset, or lists of `[H, W]`
+        volume, classes: uint8 `[pages, H, W]` from utils.data_files, or lists of `[H, W]`
             slices of different sizes (utils.slices): each slice's windows stay inside it.
         input_size: side of the input window (16k + 124).
         weights: float32 `[pages, H, W]` loss weights (utils.weight_map), cut and augmented

@@ -4,7 +4,8 @@ import tensorflow as tf
 from model.unet import unet
 from utils import distributed as dist_lib
 from utils import losses, precision
-from utils.dataset import BACKGROUND
+from utils.divergence import finite_guard
+from utils.data_files import BACKGROUND
 from utils.hooks import inspection_hooks
 from utils.hooks.consistency_hook import ConsistencyHook
 from utils.hooks.progress_hook import ProgressHook
@@ -104,26 +105,6 @@ def dropout_seed(seed, rank, global_step):
     stream = tf.random.experimental.stateless_fold_in(
         tf.constant([seed, rank], tf.int64), DROPOUT_STREAM)
     return tf.random.experimental.stateless_fold_in(stream, global_step)
-
-
-DIVERGED = 'DIVERGED'
-"""Starts the report of finite_guard's assertion, which utils.runner turns into a message."""
-
-
-def finite_guard(loss, gradients, global_step, learning_rate, amp_dtype):
-    """An assertion that the loss and the gradients' norm are finite.
-
-    The weight update waits for it, so a NaN or Inf stops training before it reaches the
-    weights: no checkpoint can hold poisoned weights. Under Horovod the gradients are the
-    averaged ones, so every rank stops at the same step.
-    """
-    gradient_norm = (tf.linalg.global_norm(gradients) if gradients
-                     else tf.constant(0.0, tf.float32))
-    finite = tf.logical_and(tf.math.is_finite(loss), tf.math.is_finite(gradient_norm))
-    report = tf.strings.format(
-        DIVERGED + ' step={} learning_rate={} loss={} gradient_norm={} amp=' + str(amp_dtype),
-        (global_step + 1, learning_rate, loss, gradient_norm))
-    return tf.debugging.Assert(finite, [report], name='finite_guard')
 
 
 def base_learning_rate(params, distributed):

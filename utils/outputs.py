@@ -6,7 +6,7 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw, TiffImagePlugin
 
-from utils.dataset import MEMBRANE
+from utils.data_files import MEMBRANE
 from utils.metrics import hard_dice
 from utils import files
 from utils.files import write_atomically

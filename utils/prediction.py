@@ -1,8 +1,12 @@
-"""Prediction of a user's own images (--input): every page of every file cut into tiles,
-predicted in batches by one graph with one checkpoint restore, stitched and written as it
-comes. Memory is bounded by a page and a batch, not by the stack.
+"""Overlap-tiled prediction of pages in batches, by one graph with one checkpoint restore:
+every page cut into tiles, consecutive tiles of one shape batched, the outputs stitched (and
+averaged over the flips and rotations with --tta) as each page completes.
 
-The tiles go to the Estimator through a tf.data generator that reads the files page by page;
+It serves every prediction: a user's own files (--input, predict_files: read, predicted and
+written page by page, so memory is bounded by a page and a batch, not by the stack), the
+dataset's test and held-out slices (utils.inference), and an exported model's predictions.
+
+The tiles go to the Estimator through a tf.data generator that reads the pages one by one;
 what each tile belongs to goes through a queue beside it, in the same order, so the outputs
 can be put back together as they arrive.
 """
@@ -16,7 +20,7 @@ import tensorflow as tf
 from utils import files as disk
 from utils import images, outputs, tta
 from utils.data_loader import normalize
-from utils.dataset import BACKGROUND
+from utils.data_files import BACKGROUND
 from utils.errors import DatasetError
 from utils.hooks import inspection_hooks
 from utils.tiling import extract_tiles, plan_tiles, stitch
@@ -37,11 +41,16 @@ class _View:
 
 
 class BatchedTiles:
-    """The tiles of every page of `files`, batched: consecutive tiles of one input shape,
-    up to `batch_size`, so many small pages share a graph run."""
+    """The tiles of every page of `sources`, batched: consecutive tiles of one input shape,
+    up to `batch_size`, so many small pages share a graph run.
 
-    def __init__(self, files, batch_size, transforms=(IDENTITY,)):
-        self.files = files
+    `read(source)` gives a source's `[H, W]` pages: utils.images.read_pages for files (the
+    default), `iter` for an array of slices or a list of them.
+    """
+
+    def __init__(self, sources, batch_size, transforms=(IDENTITY,), read=images.read_pages):
+        self.sources = sources
+        self.read = read
         self.batch_size = batch_size
         self.transforms = transforms
         self.views = collections.deque()
@@ -53,8 +62,8 @@ class BatchedTiles:
         """Yields uint8 `[n, in_h, in_w]` batches; runs in tf.data's thread."""
         batch = []
         try:
-            for file_index, image_file in enumerate(self.files):
-                for page_index, page in enumerate(images.read_pages(image_file)):
+            for file_index, source in enumerate(self.sources):
+                for page_index, page in enumerate(self.read(source)):
                     for transform in self.transforms:
                         view = tta.apply(page, transform)
                         plan = plan_tiles(*view.shape)
@@ -96,6 +105,25 @@ class BatchedTiles:
                     yield view.file_index, view.page_index, view.image, mean
                     total = None
                 view = None
+
+
+def predict_slices(estimator, params, logger, volume):
+    """Every slice of `volume` (uint8 `[pages, H, W]`, or a list of `[H, W]` slices of any
+    sizes) predicted with `estimator`, averaged over the 8 flips and rotations with --tta.
+
+    Returns:
+        float32 probability of non-membrane per pixel: `[pages, H, W]`, or a list of `[H, W]`
+        for a list.
+    """
+    transforms = tta.TRANSFORMS if params.tta else (IDENTITY,)
+    tiles = BatchedTiles([volume], params.batch_size, transforms, read=iter)
+    shapes = sorted({page.shape for page in volume})
+    sizes = ', '.join(f'{h}x{w}' for h, w in shapes)
+    logger.message(f'predicting {len(volume)} slice(s) of {sizes}' +
+                   (' (--tta: 8 views of each)' if params.tta else ''))
+    probabilities = [probs for *_, probs in tiles.pages(
+        with_estimator(estimator, params, logger)(tiles))]
+    return np.stack(probabilities) if isinstance(volume, np.ndarray) else probabilities
 
 
 def with_estimator(estimator, params, logger):

@@ -1,4 +1,5 @@
-"""The exported model: its serving signature, and the loader that tiles images for it.
+"""The exported model: its export, its serving signature, and the loader that tiles images for
+it.
 
 `--exec_mode export` writes a SavedModel whose signature takes a batch of tiles, float32
 `[n, h, w, 1]` with intensities 0..255 and h, w each 16k + 124 (any such size), and returns
@@ -18,8 +19,9 @@ import sys
 import numpy as np
 import tensorflow as tf
 
+from utils import checkpoints, files
 from utils.data_loader import normalize
-from utils.dataset import BACKGROUND
+from utils.data_files import BACKGROUND
 from utils.tiling import extract_tiles, plan_tiles, stitch
 
 TILES = 'tiles'
@@ -32,6 +34,27 @@ def serving_input_receiver_fn():
     """The Estimator's receiver for export: raw intensities in, normalised as in training."""
     tiles = tf.compat.v1.placeholder(tf.float32, [None, None, None, 1], name=TILES)
     return tf.estimator.export.TensorServingInputReceiver(normalize(tiles), {TILES: tiles})
+
+
+def export(estimator, params, logger):
+    """Writes a SavedModel of the newest checkpoint under export_dir.
+
+    Returns:
+        The SavedModel's directory.
+    """
+    try:
+        path = estimator.export_saved_model(params.export_dir, serving_input_receiver_fn)
+    except (tf.errors.OpError, OSError) as err:
+        if not files.is_disk_full(err):
+            raise
+        files.remove_temporaries(params.model_dir)
+        needed = checkpoints.weights_bytes(estimator.latest_checkpoint())
+        raise files.DiskFull(files.disk_full_message(
+            params.export_dir, 'a SavedModel', needed)) from None
+    path = path.decode() if isinstance(path, bytes) else path
+    logger.message(f'exported step {checkpoints.checkpoint_step(estimator.model_dir)} to '
+                   f'{path}: load it with utils.serving.ExportedUNet')
+    return path
 
 
 class ExportedUNet:

@@ -23,25 +23,3 @@ def invert(images, transform):
     quarter_turns, flip = transform
     out = np.flip(images, axis=-1) if flip else images
     return np.rot90(out, -quarter_turns, axes=(-2, -1))
-
-
-def average(predict, volume):
-    """The mean of `predict` over the 8 transforms of `volume`, each mapped back.
-
-    Args:
-        predict: function from a uint8 stack `[pages, h, w]` to float maps of its shape.
-        volume: uint8 `[pages, H, W]`.
-
-    Transforms that give stacks of the same shape are predicted in one call (all 8 for
-    square slices; two groups of 4 otherwise), so the model is loaded once or twice.
-    """
-    by_shape = {}
-    for transform in TRANSFORMS:
-        by_shape.setdefault(apply(volume[:1], transform).shape[1:], []).append(transform)
-    total = np.zeros(volume.shape, np.float64)
-    for transforms in by_shape.values():
-        stacked = np.concatenate([apply(volume, t) for t in transforms])
-        maps = predict(np.ascontiguousarray(stacked))
-        for i, transform in enumerate(transforms):
-            total += invert(maps[i * len(volume):(i + 1) * len(volume)], transform)
-    return (total / len(TRANSFORMS)).astype(np.float32)

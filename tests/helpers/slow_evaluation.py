@@ -10,7 +10,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 import main  # noqa: E402
-from utils import runner  # noqa: E402
+from utils import inference  # noqa: E402
 
 
 def _slowed(evaluate, seconds):
@@ -21,5 +21,5 @@ def _slowed(evaluate, seconds):
 
 
 if __name__ == '__main__':
-    runner.evaluate = _slowed(runner.evaluate, float(sys.argv[1]))
+    inference.evaluate = _slowed(inference.evaluate, float(sys.argv[1]))
     sys.exit(main.main(sys.argv[2:]))

@@ -4,7 +4,7 @@ import numpy as np
 from conftest import SMALL_INPUT
 from model.sizes import output_size
 from utils import data_loader
-from utils.dataset import BACKGROUND, MEMBRANE, load_training_data
+from utils.data_files import BACKGROUND, MEMBRANE, load_training_data
 
 
 def _train_batches(volume, classes, augment, seed=0, rank=0, batch_size=2, count=3,

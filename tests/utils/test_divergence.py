@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import main
 from conftest import SMALL_INPUT
-from utils.model_fn import finite_guard
+from utils.divergence import finite_guard
 
 
 def test_a_diverging_run_stops_with_the_step_and_no_poisoned_checkpoint(small_dataset, tmp_path,

@@ -8,7 +8,7 @@ from scipy.ndimage import gaussian_filter
 
 from conftest import SHARED_ISBI
 from utils import metrics
-from utils.dataset import load_training_data
+from utils.data_files import load_training_data
 
 
 def _two_cells(width=9, membrane=3):

@@ -1,7 +1,7 @@
 import numpy as np
 
 from utils import synthetic
-from utils.dataset import load_test_data, load_training_data
+from utils.data_files import load_test_data, load_training_data
 
 
 def test_generator_is_deterministic_and_seed_dependent():

@@ -9,22 +9,22 @@ import pytest
 from PIL import Image
 
 from conftest import SHARED_ISBI, SMALL_INPUT
-from utils import dataset
+from utils import data_files
 from utils.errors import DatasetError
 from utils.tiff_io import read_stack
 
 
 def test_loads_volume_and_classes(small_dataset):
-    volume, classes = dataset.load_training_data(small_dataset)
+    volume, classes = data_files.load_training_data(small_dataset)
     assert volume.shape == classes.shape == (4, 96, 96)
     assert volume.dtype == np.uint8
-    assert set(np.unique(classes)) == {dataset.MEMBRANE, dataset.BACKGROUND}
-    test_volume, test_classes = dataset.load_test_data(small_dataset)
+    assert set(np.unique(classes)) == {data_files.MEMBRANE, data_files.BACKGROUND}
+    test_volume, test_classes = data_files.load_test_data(small_dataset)
     assert test_volume.shape == test_classes.shape == (2, 96, 96)
 
 
 def test_labels_zero_and_one_are_accepted():
-    classes = dataset.labels_to_classes(np.array([[0, 1], [1, 1]], np.uint8), 'l.tif')
+    classes = data_files.labels_to_classes(np.array([[0, 1], [1, 1]], np.uint8), 'l.tif')
     assert classes.tolist() == [[0, 1], [1, 1]]
 
 
@@ -45,17 +45,17 @@ def test_16_bit_pages_are_scaled_to_8_bit(tmp_path):
 
 
 def test_batch_larger_than_the_data(small_dataset):
-    volume, _ = dataset.load_training_data(small_dataset)
+    volume, _ = data_files.load_training_data(small_dataset)
     with pytest.raises(DatasetError, match='--batch_size=5 is larger than the 4 training slices'):
-        dataset.check_trainable(volume, SMALL_INPUT, 5, 'v.tif')
+        data_files.check_trainable(volume, SMALL_INPUT, 5, 'v.tif')
 
 
 @pytest.mark.skipif(not os.path.isdir(SHARED_ISBI), reason='real ISBI data not in ../shared')
 def test_real_isbi_files_load():
-    volume, classes = dataset.load_training_data(SHARED_ISBI)
+    volume, classes = data_files.load_training_data(SHARED_ISBI)
     assert volume.shape == classes.shape == (30, 512, 512)
-    assert 0.15 < np.mean(classes == dataset.MEMBRANE) < 0.3
-    test_volume, test_classes = dataset.load_test_data(SHARED_ISBI)
+    assert 0.15 < np.mean(classes == data_files.MEMBRANE) < 0.3
+    test_volume, test_classes = data_files.load_test_data(SHARED_ISBI)
     assert test_volume.shape == (30, 512, 512) and test_classes is None
 
 
@@ -74,13 +74,13 @@ def _pairs(data_dir, sizes, rng):
 def test_images_and_labels_folders_of_unequal_sizes(tmp_path):
     rng = np.random.default_rng(0)
     _pairs(tmp_path, [(96, 120), (100, 100), (130, 96)], rng)
-    volume, classes = dataset.load_training_data(str(tmp_path))
+    volume, classes = data_files.load_training_data(str(tmp_path))
     assert [page.shape for page in volume] == [(96, 120), (100, 100), (130, 96)]
     assert [page.shape for page in classes] == [page.shape for page in volume]
-    assert all(set(np.unique(c)) <= {dataset.MEMBRANE, dataset.BACKGROUND} for c in classes)
+    assert all(set(np.unique(c)) <= {data_files.MEMBRANE, data_files.BACKGROUND} for c in classes)
     same = tmp_path / 'same'
     _pairs(same, [(96, 96), (96, 96)], rng)
-    volume, _ = dataset.load_training_data(str(same))
+    volume, _ = data_files.load_training_data(str(same))
     assert isinstance(volume, np.ndarray) and volume.shape == (2, 96, 96)  # one stack
 
 
@@ -97,7 +97,7 @@ def test_bad_pairs_are_named(damage, message, tmp_path):
     _pairs(tmp_path, [(96, 120), (100, 100)], np.random.default_rng(1))
     damage(tmp_path)
     with pytest.raises(DatasetError, match=message):
-        dataset.load_training_data(str(tmp_path))
+        data_files.load_training_data(str(tmp_path))
 
 
 def _save(path, array):
