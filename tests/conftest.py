@@ -1,4 +1,5 @@
 """Shared fixtures: tiny ISBI-format datasets built in tmp_path, never the real data."""
+import json
 import os
 import shutil
 import sys
@@ -11,6 +12,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
+import main  # noqa: E402
 from utils import synthetic  # noqa: E402
 from utils.tiff_io import write_stack  # noqa: E402
 
@@ -63,3 +65,16 @@ def wait_for_step(model_dir, step, process, timeout=300):
 def write_pages(path, pages):
     """Writes `pages` (uint8 or float32 `[n, H, W]`) as a multi-page TIFF."""
     write_stack(str(path), np.asarray(pages))
+
+
+def run_main(data_dir, model_dir, *flags, exec_mode='train'):
+    """main.main on `data_dir` at SMALL_INPUT, with no warm-up steps; returns its exit code."""
+    argv = ['--data_dir', data_dir, '--model_dir', str(model_dir), '--exec_mode', exec_mode,
+            '--input_size', str(SMALL_INPUT), '--warmup_steps', '0', *map(str, flags)]
+    return main.main(argv)
+
+
+def read_log(model_dir):
+    """The records of <model_dir>/log.jsonl."""
+    with open(os.path.join(model_dir, main.LOG_FILE)) as f:
+        return [json.loads(line) for line in f]

@@ -5,10 +5,7 @@ import pytest
 import tensorflow as tf
 
 import main
-from conftest import SMALL_INPUT
-from test_runner import read_log, run_main
-from utils.hooks.executed_graph_hook import summarize
-from utils.hooks.progress_hook import step_time_summary
+from conftest import SMALL_INPUT, read_log, run_main
 
 
 def _summaries(model_dir):
@@ -78,29 +75,3 @@ def test_benchmark_with_nothing_to_measure_is_an_error(argv, tmp_path, capsys):
 def test_data_dir_is_required_where_data_is_read(capsys):
     assert main.main(['--exec_mode', 'train']) == 2
     assert "--data_dir=None is invalid" in capsys.readouterr().err
-
-
-def test_step_time_summary_is_mean_and_true_percentiles():
-    summary = step_time_summary([1.0, 2.0, 3.0, 4.0], images_per_step=2)
-    assert summary['measured_steps'] == 4
-    assert summary['images_per_sec'] == pytest.approx(0.8)
-    assert summary['latency_mean_ms'] == pytest.approx(2500)
-    assert summary['latency_p90_ms'] == pytest.approx(3700)
-    assert summary['latency_p99_ms'] == pytest.approx(3970)
-    # 100 steps of 10 ms and one of 1 s: the outlier moves the mean, not the p90.
-    skewed = step_time_summary([0.01] * 100 + [1.0], images_per_step=1)
-    assert skewed['latency_p90_ms'] == pytest.approx(10)
-    assert skewed['latency_mean_ms'] == pytest.approx(1000 * 2.0 / 101)
-
-
-def test_summarize_counts_dtypes_and_xla_clusters():
-    graph_def = tf.compat.v1.GraphDef()
-    for name, op, dtype in (('a', '_MklNativeConv2D', tf.bfloat16),
-                            ('b', 'Conv2DBackpropInput', tf.bfloat16),
-                            ('c', 'Conv2D', tf.float32), ('d', 'Softmax', tf.float32),
-                            ('e', '_XlaRun', None), ('f', 'MaxPool', tf.float32)):
-        node = graph_def.node.add(name=name, op=op)
-        if dtype is not None:
-            node.attr['T'].type = dtype.as_datatype_enum
-    assert summarize([graph_def]) == {'convolution': {'bfloat16': 2, 'float32': 1},
-                                      'softmax': {'float32': 1}, 'xla_clusters': 1}

@@ -117,6 +117,18 @@ def test_benchmark_rejects_bad_flags_before_measuring(flags, message, tmp_path):
     assert not (tmp_path / 'b.json').exists()
 
 
+@pytest.mark.parametrize('flags, message', [
+    (['--sizes', '512,128'], '--sizes=[512, 128]: expected three sides >= 1'),
+    (['--sizes', '512,x,9'], "--sizes='512,x,9': expected three integers"),
+    (['--batch_size', 0], '--batch_size must be >= 1'),
+])
+def test_prediction_benchmark_rejects_bad_flags_before_measuring(flags, message, tmp_path):
+    result = _script('benchmark_prediction.py', '--output', tmp_path / 'b.json', *flags)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert not (tmp_path / 'b.json').exists()
+
+
 @pytest.mark.skipif(importlib.util.find_spec('torch') is None,
                     reason='PyTorch is not a dependency; the reference needs it installed')
 def test_pytorch_reference_times_the_same_network():

@@ -7,7 +7,7 @@ import pytest
 
 import main
 from conftest import SMALL_INPUT
-from utils import dataset, outputs
+from utils import data_files, outputs
 from utils.params import Params
 from utils.tiff_io import read_stack
 
@@ -16,7 +16,7 @@ from utils.tiff_io import read_stack
 def test_folds_are_disjoint_contiguous_and_cover_every_slice(pages, num_folds):
     held_out_sets = []
     for fold in range(num_folds):
-        train, held_out = dataset.fold_slices(pages, fold, num_folds)
+        train, held_out = data_files.fold_slices(pages, fold, num_folds)
         assert not set(train) & set(held_out)
         assert sorted(set(train) | set(held_out)) == list(range(pages))
         assert list(held_out) == list(range(held_out[0], held_out[-1] + 1))
@@ -25,7 +25,7 @@ def test_folds_are_disjoint_contiguous_and_cover_every_slice(pages, num_folds):
 
 
 def test_fold_0_of_the_isbi_volume_is_slices_0_to_5():
-    assert list(dataset.fold_slices(30, 0, 5)[1]) == [0, 1, 2, 3, 4, 5]
+    assert list(data_files.fold_slices(30, 0, 5)[1]) == [0, 1, 2, 3, 4, 5]
 
 
 @pytest.mark.parametrize('settings, message', [
@@ -44,8 +44,8 @@ def test_bad_fold_settings(settings, message):
 def test_load_inputs_holds_the_fold_out_of_training(small_dataset):
     params = Params(data_dir=small_dataset, exec_mode='train_and_evaluate', fold=1, num_folds=2,
                     input_size=SMALL_INPUT)
-    inputs = dataset.load_inputs(params)
-    volume, classes = dataset.load_training_data(small_dataset)
+    inputs = data_files.load_inputs(params)
+    volume, classes = data_files.load_training_data(small_dataset)
     assert np.array_equal(inputs.train[0], volume[:2]) and np.array_equal(inputs.train[1],
                                                                           classes[:2])
     assert np.array_equal(inputs.held_out[0], volume[2:]) and inputs.held_out_slices == (2, 3)
@@ -95,7 +95,7 @@ def test_evaluate_without_a_fold_scores_the_labelled_test_volume(small_dataset, 
 
 
 def test_evaluate_needs_labels_or_a_fold(dataset_copy, tmp_path, capsys):
-    os.remove(os.path.join(dataset_copy, dataset.TEST_LABELS))
+    os.remove(os.path.join(dataset_copy, data_files.TEST_LABELS))
     assert _evaluate(dataset_copy, tmp_path / 'm', exec_mode='train_and_evaluate') == 2
     err = capsys.readouterr().err
     assert 'test-labels.tif: file not found; --exec_mode train_and_evaluate scores' in err

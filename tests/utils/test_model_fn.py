@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from dllogger import Logger
-from utils import losses, precision
+from utils import precision
 from utils.distributed import Distributed
 from utils.hooks.progress_hook import ProgressHook
 from utils.model_fn import LEARNING_RATE_NAME, base_learning_rate, build_model_fn
@@ -105,14 +105,6 @@ def test_loss_adds_the_terms_of_its_choice(loss, terms):
     values = model.run(dict(hook._tensors, total=model.spec.loss))  # One run: one dropout draw.
     assert values['total'] == pytest.approx(sum(values[t] for t in terms), rel=1e-6)
     assert 'cross_entropy' in values  # Logged in every case, for comparison across runs.
-
-
-def test_weighted_cross_entropy_weights_each_pixel():
-    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
-        logits = tf.zeros([1, 1, 2, 2])  # Both classes equally likely: ln 2 per pixel.
-        value = losses.weighted_cross_entropy(logits, tf.constant([[[0, 1]]]),
-                                              tf.constant([[[1.0, 3.0]]]))
-        assert session.run(value) == pytest.approx(2.0 * np.log(2.0))
 
 
 @pytest.mark.parametrize('learning_rate, decay_steps, decay_rate', [

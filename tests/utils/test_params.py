@@ -131,3 +131,9 @@ def test_help_and_flag_errors_do_not_import_tensorflow():
                             text=True, timeout=60)
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip() == 'error: --batch_size=0 is invalid: expected an integer >= 1'
+
+
+def test_eval_every_needs_train_and_evaluate():
+    with pytest.raises(ValueError, match='--eval_every=5 is invalid: expected 0 unless '
+                                         '--exec_mode train_and_evaluate'):
+        Params(data_dir='d', exec_mode='train', eval_every=5)

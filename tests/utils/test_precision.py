@@ -12,7 +12,7 @@ import main
 from utils import precision
 from utils.hooks.executed_graph_hook import RECORD
 from utils.params import Params
-from test_runner import read_log
+from conftest import read_log
 
 REWRITE_LISTS = ('TF_AUTO_MIXED_PRECISION_GRAPH_REWRITE_DENYLIST_ADD',
                  'TF_AUTO_MIXED_PRECISION_GRAPH_REWRITE_INFERLIST_REMOVE')

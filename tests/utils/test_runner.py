@@ -6,23 +6,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import main
-from conftest import SMALL_INPUT
+from conftest import read_log, run_main
 from utils import outputs
 from utils.tiff_io import read_stack
 
 FIRST_KERNEL = 'downsample_block_0/conv1/kernel'
-
-
-def run_main(data_dir, model_dir, *flags, exec_mode='train'):
-    argv = ['--data_dir', data_dir, '--model_dir', str(model_dir), '--exec_mode', exec_mode,
-            '--input_size', str(SMALL_INPUT), '--warmup_steps', '0', *map(str, flags)]
-    return main.main(argv)
-
-
-def read_log(model_dir):
-    with open(os.path.join(model_dir, main.LOG_FILE)) as f:
-        return [json.loads(line) for line in f]
 
 
 def progress_lines(records):

@@ -1,21 +1,13 @@
-"""--eval_every: held-out scores during training, in the log and TensorBoard, and the best
-checkpoint by V_rand kept whole in <model_dir>/best."""
+"""Training with --eval_every: held-out scores during training, in the log and TensorBoard,
+and the best checkpoint by V_rand kept whole in <model_dir>/best."""
 import json
 import os
 
-import pytest
 import tensorflow as tf
 
 import main
 from conftest import SMALL_INPUT
-from utils import checkpoints, files, outputs
-from utils.params import Params
-
-
-def test_eval_every_needs_train_and_evaluate():
-    with pytest.raises(ValueError, match='--eval_every=5 is invalid: expected 0 unless '
-                                         '--exec_mode train_and_evaluate'):
-        Params(data_dir='d', exec_mode='train', eval_every=5)
+from utils import outputs
 
 
 def test_evaluations_during_training_and_the_best_checkpoint(small_dataset, tmp_path):
@@ -50,19 +42,3 @@ def test_evaluations_during_training_and_the_best_checkpoint(small_dataset, tmp_
     # The latest scores are in eval/metrics.json.
     latest = json.loads((model_dir / 'eval' / 'metrics.json').read_text())
     assert latest['step'] == 7
-
-
-def test_keep_best_replaces_the_previous_best_whole(tmp_path):
-    first, second = tmp_path / 'model.ckpt-1', tmp_path / 'model.ckpt-2'
-    for prefix in (first, second):
-        for suffix in ('.index', '.data-00000-of-00001'):
-            (tmp_path / (prefix.name + suffix)).write_text(prefix.name)
-    best = tmp_path / 'best'
-    checkpoints.keep_best(str(best), str(first), {'v_rand_thin': 0.5})
-    checkpoints.keep_best(str(best), str(second), {'v_rand_thin': 0.7})
-    assert sorted(os.listdir(best)) == ['checkpoint', 'metrics.json',
-                                        'model.ckpt-2.data-00000-of-00001', 'model.ckpt-2.index']
-    assert checkpoints.best_score(str(best), 'v_rand_thin') == 0.7
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith('.')) == []
-    # As readable as a directory made by mkdir, not mkdtemp's 0700.
-    assert os.stat(best).st_mode & 0o777 == files.ordinary_mode(0o777)

@@ -7,7 +7,7 @@ from tensorflow.core.framework import step_stats_pb2
 
 import main
 from conftest import SMALL_INPUT
-from test_runner import read_log
+from conftest import read_log
 from utils.hooks.profile_hook import op_time_summary
 
 
