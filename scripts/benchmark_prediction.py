@@ -1,0 +1,198 @@
+"""How fast `main.py --exec_mode predict --input` runs on a user's files, next to the pure
+compute of the same tiles.
+
+    python scripts/benchmark_prediction.py [--output results/benchmark_prediction.json]
+
+Each case predicts n and then 2n inputs in fresh processes, as a user would, and divides the
+extra tiles by the extra wall time: what a process pays once (importing TensorFlow, building
+the graph, restoring the checkpoint) cancels out, and what is left is the rate of the
+pipeline, the network and the writers together. Cases:
+- 512x512 slices as PNG files, and the same slices as one TIFF stack;
+- `--exec_mode benchmark` with tiles of the size those slices are cut into: pure compute on
+  tiles already in memory, no reading, stitching or writing;
+- many 128x128 images against 2048x2048 images, in tile input pixels per second (a small
+  image needs its own mirrored context, so its tile is larger than the image).
+
+It prints a Markdown table and writes every measured figure as JSON. Shared machines are
+noisy: compare figures of one run, not across runs.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from utils import synthetic  # noqa: E402
+from utils.tiff_io import write_stack  # noqa: E402
+from utils.tiling import plan_tiles  # noqa: E402
+
+MAIN = os.path.join(ROOT, 'main.py')
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--output', default=os.path.join('results', 'benchmark_prediction.json'))
+    parser.add_argument('--slices', type=int, default=16,
+                        help='n for the 512x512 cases (PNG files and TIFF stack)')
+    parser.add_argument('--small_images', type=int, default=64, help='n of 128x128 images')
+    parser.add_argument('--large_images', type=int, default=1, help='n of 2048x2048 images')
+    parser.add_argument('--sizes', default='512,128,2048',
+                        help='sides of the slice, small and large cases (smaller ones for a '
+                             'quick check)')
+    parser.add_argument('--batch_size', type=int, default=4)
+    args = parser.parse_args(argv)
+    try:
+        args.sizes = [int(side) for side in args.sizes.split(',')]
+    except ValueError:
+        parser.error(f'--sizes={args.sizes!r}: expected three integers like 512,128,2048')
+    if len(args.sizes) != 3 or min(args.sizes) < 1:
+        parser.error(f'--sizes={args.sizes}: expected three sides >= 1')
+    if min(args.slices, args.small_images, args.large_images, args.batch_size) < 1:
+        parser.error('--slices, --small_images, --large_images and --batch_size must be >= 1')
+    return args
+
+
+def _write_pngs(folder, pages):
+    from PIL import Image
+    os.makedirs(folder)
+    for i, page in enumerate(pages):
+        Image.fromarray(page).save(os.path.join(folder, f'slice_{i}.png'))
+    return folder
+
+
+def _write_tiff(folder, pages):
+    os.makedirs(folder)
+    path = os.path.join(folder, 'stack.tif')
+    write_stack(path, pages)
+    return path
+
+
+def _run(argv):
+    """Runs main.py; returns its wall time in seconds. A failure ends the benchmark."""
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, MAIN, *argv], cwd=ROOT, capture_output=True,
+                            text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f'error: main.py {" ".join(argv)} failed:\n{result.stderr}')
+    return seconds
+
+
+def _tiles(pages):
+    """(tiles, tile input pixels) the product cuts `pages` into."""
+    tiles = pixels = 0
+    for page in pages:
+        plan = plan_tiles(*page.shape)
+        tiles += len(plan.offsets)
+        pixels += len(plan.offsets) * plan.input_shape[0] * plan.input_shape[1]
+    return tiles, pixels
+
+
+def _marginal(name, scratch, model_dir, write, pages, batch_size):
+    """Predicts the first half of `pages` and then all of them (each written by `write` into
+    a folder of its own); the rate of the extra tiles over the extra time."""
+    half = len(pages) // 2
+    seconds = []
+    for count in (half, len(pages)):
+        source = write(os.path.join(scratch, f'{name}_{count}'), pages[:count])
+        seconds.append(_run(['--exec_mode', 'predict', '--model_dir', model_dir, '--input',
+                             source, '--output_dir', os.path.join(scratch, f'out_{name}_{count}'),
+                             '--batch_size', str(batch_size)]))
+    tiles, pixels = (b - a for a, b in zip(_tiles(pages[:half]), _tiles(pages)))
+    extra = seconds[1] - seconds[0]
+    return {'case': name, 'inputs': [half, len(pages)], 'seconds': seconds, 'extra_tiles': tiles,
+            'tiles_per_sec': tiles / extra, 'input_mpixels_per_sec': pixels / extra / 1e6,
+            'tile_side': plan_tiles(*pages[0].shape).input_shape[0]}
+
+
+def _compute_only(scratch, tile_side, batch_size, steps=24, warmup=4):
+    """--exec_mode benchmark's inference rate on tiles of `tile_side`: tiles per second."""
+    model_dir = os.path.join(scratch, f'benchmark_{tile_side}')
+    _run(['--exec_mode', 'benchmark', '--model_dir', model_dir, '--input_size', str(tile_side),
+          '--batch_size', str(batch_size), '--max_steps', str(steps), '--warmup_steps',
+          str(warmup)])
+    with open(os.path.join(model_dir, 'log.jsonl')) as log:
+        records = [json.loads(line) for line in log]
+    summary = next(r['data'] for r in records if r.get('step') == 'predict_summary')
+    return {'case': f'--exec_mode benchmark, {tile_side}x{tile_side} tiles',
+            'tiles_per_sec': summary['images_per_sec'],
+            'input_mpixels_per_sec': summary['images_per_sec'] * tile_side ** 2 / 1e6,
+            'tile_side': tile_side, 'measured_steps': summary['measured_steps']}
+
+
+def _train_one_step(scratch):
+    """A checkpoint to predict with: one step on generated slices (speed needs no accuracy)."""
+    data_dir = os.path.join(scratch, 'data')
+    os.makedirs(data_dir)
+    synthetic.generate_dataset(data_dir, seed=0, train_pages=2, test_pages=1, size=256)
+    model_dir = os.path.join(scratch, 'model')
+    _run(['--exec_mode', 'train', '--data_dir', data_dir, '--model_dir', model_dir,
+          '--max_steps', '1', '--input_size', '188'])
+    return model_dir
+
+
+def machine():
+    model = ''
+    try:
+        with open('/proc/cpuinfo') as info:
+            model = next(line.split(':', 1)[1].strip() for line in info
+                         if line.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    return {'cpu': model or platform.processor(), 'cores': len(os.sched_getaffinity(0)),
+            'date': datetime.date.today().isoformat()}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    side, small, large = args.sizes
+    slices = synthetic.generate_stack(0, 2 * args.slices, side)[0]
+    rng = np.random.default_rng(1)
+    small_images = rng.integers(0, 256, (2 * args.small_images, small, small), np.uint8)
+    large_images = rng.integers(0, 256, (2 * args.large_images, large, large), np.uint8)
+    with tempfile.TemporaryDirectory(prefix='benchmark_prediction_') as scratch:
+        model_dir = _train_one_step(scratch)
+        rows = [_marginal('png', scratch, model_dir, _write_pngs, slices, args.batch_size),
+                _marginal('tiff_stack', scratch, model_dir, _write_tiff, slices,
+                          args.batch_size)]
+        rows.append(_compute_only(scratch, rows[0]['tile_side'], args.batch_size))
+        rows += [_marginal('small_png', scratch, model_dir, _write_pngs, small_images,
+                           args.batch_size),
+                 _marginal('large_png', scratch, model_dir, _write_pngs, large_images,
+                           args.batch_size)]
+    png, stack, compute, tiny, big = rows
+    report = {'machine': machine(), 'batch_size': args.batch_size, 'rows': rows, 'ratios': {
+        'png_over_stack': png['tiles_per_sec'] / stack['tiles_per_sec'],
+        'png_over_compute': png['tiles_per_sec'] / compute['tiles_per_sec'],
+        'stack_over_compute': stack['tiles_per_sec'] / compute['tiles_per_sec'],
+        'small_over_large_pixels': (tiny['input_mpixels_per_sec'] /
+                                    big['input_mpixels_per_sec'])}}
+    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
+    with open(args.output, 'w') as out:
+        json.dump(report, out, indent=1)
+    print(f'{report["machine"]["cpu"]}, {report["machine"]["cores"]} cores, '
+          f'{report["machine"]["date"]}, --batch_size {args.batch_size}\n')
+    print('| case | inputs | tile | tiles/s | tile input Mpx/s |')
+    print('| --- | --- | --- | --- | --- |')
+    for row in rows:
+        inputs = ' then '.join(map(str, row.get('inputs', []))) or '-'
+        print(f'| {row["case"]} | {inputs} | {row["tile_side"]} | {row["tiles_per_sec"]:.3f} | '
+              f'{row["input_mpixels_per_sec"]:.3f} |')
+    print()
+    for name, value in report['ratios'].items():
+        print(f'{name}: {value:.3f}')
+    print(f'\nwrote {args.output}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
