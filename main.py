@@ -13,7 +13,8 @@ import sys
 
 from utils import quiet_tensorflow
 from utils.errors import Interrupted, UserError
-from utils.params import DEFAULTS, EXEC_MODES, LOSSES, LR_SCALINGS, OPTIMIZERS, Params
+from utils.params import (DEFAULTS, EXEC_MODES, LOSSES, LR_SCALINGS, LR_SCHEDULES, OPTIMIZERS,
+                          Params)
 
 LOG_FILE = 'log.jsonl'
 
@@ -58,6 +59,13 @@ def build_parser():
                         help='Inverse time decay: lr / (1 + decay_rate * step / decay_steps)')
     parser.add_argument('--decay_rate', type=float, default=DEFAULTS['decay_rate'],
                         help='Inverse time decay rate (0 keeps the learning rate constant)')
+    parser.add_argument('--lr_schedule', choices=LR_SCHEDULES, default=DEFAULTS['lr_schedule'],
+                        help='inverse_time: the seed\'s decay (--decay_steps, --decay_rate); '
+                             'cosine: from --learning_rate down to 0 at --max_steps')
+    parser.add_argument('--lr_warmup_steps', type=int, metavar='N',
+                        default=DEFAULTS['lr_warmup_steps'],
+                        help='Raise the learning rate linearly from 0 over the first N steps, '
+                             'then follow --lr_schedule (default: 0, none)')
     parser.add_argument('--augment', dest='augment', action='store_true',
                         help='Augment training samples: flips, rotation, crop-and-resize, '
                              'elastic deformation, brightness')

@@ -1,4 +1,6 @@
 """model_fn: the U-Net, its losses and its optimizer, as an EstimatorSpec per mode."""
+import math
+
 import tensorflow as tf
 
 from model.unet import unet
@@ -53,10 +55,9 @@ def build_model_fn(logger, distributed, amp=precision.Amp()):
         loss = tf.add_n([terms[name] for name in LOSS_TERMS[params.loss]] +
                         ([] if decoupled else [terms['weight_decay']]))
 
-        # The seed's "inverse learning rate decay": lr / (1 + decay_rate * step / decay_steps).
-        learning_rate = tf.identity(tf.compat.v1.train.inverse_time_decay(
-            base_learning_rate(params, distributed), global_step, params.decay_steps,
-            params.decay_rate), name=LEARNING_RATE_NAME)
+        learning_rate = tf.identity(learning_rate_schedule(
+            params, base_learning_rate(params, distributed), global_step),
+            name=LEARNING_RATE_NAME)
         optimizer = _optimizer(params, learning_rate)
         optimizer = dist_lib.wrap_optimizer(optimizer, distributed)
         # Outside Horovod's wrapper: ranks average the scaled gradients, then unscale them.
@@ -132,6 +133,28 @@ def decayed_after(train_op, kernels, rate):
     """
     with tf.control_dependencies([train_op]):
         return tf.group([k.assign_sub(rate * k) for k in kernels], name='decoupled_weight_decay')
+
+
+def learning_rate_schedule(params, base, global_step):
+    """The learning rate at `global_step`: --lr_schedule from `base`, after a linear
+    --lr_warmup_steps ramp.
+
+    inverse_time is the seed's "inverse learning rate decay",
+    base / (1 + decay_rate * step / decay_steps): at the seed's 5000 and 0.95 it moves little
+    within a few thousand steps. cosine falls from base to 0 over the steps from the end of
+    the warm-up to --max_steps, so a short run ends at a small rate whatever its length.
+    """
+    step = tf.cast(global_step, tf.float32)
+    if params.lr_schedule == 'cosine':
+        warm = float(params.lr_warmup_steps)
+        progress = tf.clip_by_value((step - warm) / (params.max_steps - warm), 0.0, 1.0)
+        rate = base * 0.5 * (1.0 + tf.cos(math.pi * progress))
+    else:
+        rate = tf.compat.v1.train.inverse_time_decay(base, global_step, params.decay_steps,
+                                                     params.decay_rate)
+    if params.lr_warmup_steps:
+        rate = rate * tf.minimum(1.0, (step + 1.0) / params.lr_warmup_steps)
+    return rate
 
 
 def _optimizer(params, learning_rate):

@@ -12,6 +12,7 @@ DEFAULT_LEARNING_RATES = {'momentum': 0.01, 'adam': 0.0001}
 later recipe's 1e-4 for Adam, whose steps do not scale with the gradient's size."""
 DEFAULT_MOMENTUM = 0.99
 LR_SCALINGS = ('none', 'linear')
+LR_SCHEDULES = ('inverse_time', 'cosine')
 LOSSES = ('ce_dice', 'weighted_ce', 'weighted_ce_dice')
 
 
@@ -31,6 +32,8 @@ class Params:
     momentum: float = DEFAULT_MOMENTUM
     decay_steps: float = 5000
     decay_rate: float = 0.95
+    lr_schedule: str = 'inverse_time'
+    lr_warmup_steps: int = 0
     augment: bool = False
     augment_steps: int = 0
     optimizer: str = 'momentum'
@@ -78,6 +81,10 @@ class Params:
         _check(self.optimizer == 'momentum' or self.momentum == DEFAULT_MOMENTUM, 'momentum',
                self.momentum, f'no --momentum with --optimizer={self.optimizer} (it has its own '
                'moment estimates)')
+        _check(self.lr_schedule in LR_SCHEDULES, 'lr_schedule', self.lr_schedule,
+               f'one of {", ".join(LR_SCHEDULES)}')
+        _check(0 <= self.lr_warmup_steps < self.max_steps, 'lr_warmup_steps',
+               self.lr_warmup_steps, f'an integer in [0, --max_steps={self.max_steps})')
         _check(self.lr_scaling in LR_SCALINGS, 'lr_scaling', self.lr_scaling,
                f'one of {", ".join(LR_SCALINGS)}')
         _check(not self.benchmarks or self.max_steps > self.warmup_steps, 'max_steps',

@@ -122,6 +122,41 @@ def test_learning_rate_follows_inverse_time_decay(learning_rate, decay_steps, de
             assert model.run(rate) == pytest.approx(expected, rel=1e-6)
 
 
+def _rates(params, steps):
+    model = _Model(tf.estimator.ModeKeys.TRAIN, params)
+    with model.graph.as_default():
+        step = tf.compat.v1.train.get_global_step()
+        rate = model.graph.get_tensor_by_name(LEARNING_RATE_NAME + ':0')
+        rates = []
+        for value in steps:
+            model.run(step.assign(value))
+            rates.append(model.run(rate))
+    return rates
+
+
+def test_cosine_schedule_warms_up_then_falls_to_zero_at_max_steps():
+    params = dataclasses.replace(PARAMS, learning_rate=0.1, lr_schedule='cosine',
+                                 lr_warmup_steps=10, max_steps=110)
+    rates = _rates(params, (0, 4, 9, 10, 60, 110))
+    expected = [0.01, 0.05, 0.1, 0.1, 0.05, 0.0]
+    assert rates == pytest.approx(expected, rel=1e-5, abs=1e-7)
+
+
+def test_warmup_ramps_the_inverse_time_decay():
+    params = dataclasses.replace(PARAMS, learning_rate=0.1, decay_steps=10, decay_rate=1.0,
+                                 lr_warmup_steps=4)
+    rates = _rates(params, (0, 3, 10))
+    assert rates == pytest.approx([0.1 * 0.25, 0.1 / 1.3, 0.1 / 2], rel=1e-5)
+
+
+def test_lr_schedule_flags_are_checked():
+    with pytest.raises(ValueError, match="--lr_schedule='step' is invalid"):
+        dataclasses.replace(PARAMS, lr_schedule='step')
+    with pytest.raises(ValueError, match=r'--lr_warmup_steps=1000 is invalid: expected an '
+                                         r'integer in \[0, --max_steps=1000\)'):
+        dataclasses.replace(PARAMS, lr_warmup_steps=1000)
+
+
 def _kernels_after_steps(params, steps):
     model = _Model(tf.estimator.ModeKeys.TRAIN, params)
     history = []
