@@ -43,6 +43,29 @@ def test_training_samples_are_reproducible_and_depend_on_seed_and_rank(small_dat
     assert not np.array_equal(first[0][0], other_rank[0][0])
 
 
+def test_slices_of_different_sizes_give_windows_of_their_own_slice(small_dataset):
+    _, classes = load_training_data(small_dataset)
+    sizes = [(96, 96), (40, 72), (25, 96), (96, 30)]
+    classes = [page[:h, :w] for page, (h, w) in zip(classes, sizes)]
+    # Each slice's cells have a grey of their own; membranes are black in every slice.
+    volume = [np.where(page == MEMBRANE, 0, 60 + 60 * i).astype(np.uint8)
+              for i, page in enumerate(classes)]
+    out = output_size(SMALL_INPUT)
+    border = (SMALL_INPUT - out) // 2
+    greys = set()
+    for images, labels in _train_batches(volume, classes, augment=False, count=8):
+        centre = images[:, border:border + out, border:border + out, 0]
+        assert np.array_equal(centre > -1, labels == BACKGROUND)
+        for window in images[..., 0]:  # Context included: mirrored from the same slice.
+            cells = np.unique(window[window > -1])
+            assert len(cells) == 1, cells
+            greys.add(float(cells[0]))
+    assert len(greys) >= 3  # Windows come from several slices.
+    other_rank = _train_batches(volume, classes, augment=False, rank=1, count=1)
+    assert not np.array_equal(other_rank[0][0], _train_batches(volume, classes, False,
+                                                               count=1)[0][0])
+
+
 def test_augment_changes_the_samples(small_dataset):
     volume, classes = load_training_data(small_dataset)
     plain = _train_batches(volume, classes, augment=False, count=1)[0][0]
