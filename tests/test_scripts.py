@@ -105,25 +105,18 @@ def test_benchmark_measures_every_row_against_a_bracketing_peak(small_dataset, t
     assert '| mode | input | batch |' in result.stdout
 
 
-@pytest.mark.parametrize('flags, message', [
-    (['--input_size', 570], '--input_size'),
-    (['--pytorch_python', '/nonexistent/python'], '--pytorch_python=/nonexistent/python'),
-    (['--peak_repeats', 0], '--peak_size and --peak_repeats must be >= 1'),
+@pytest.mark.parametrize('script, flags, message', [
+    ('benchmark.py', ['--input_size', 570], '--input_size'),
+    ('benchmark.py', ['--pytorch_python', '/nonexistent/python'],
+     '--pytorch_python=/nonexistent/python'),
+    ('benchmark.py', ['--peak_repeats', 0], '--peak_size and --peak_repeats must be >= 1'),
+    ('benchmark_prediction.py', ['--sizes', '512,128'],
+     '--sizes=[512, 128]: expected three sides >= 1'),
+    ('benchmark_prediction.py', ['--sizes', '512,x,9'], "--sizes='512,x,9': expected three"),
+    ('benchmark_prediction.py', ['--batch_size', 0], '--batch_size must be >= 1'),
 ])
-def test_benchmark_rejects_bad_flags_before_measuring(flags, message, tmp_path):
-    result = _script('benchmark.py', '--output', tmp_path / 'b.json', *flags)
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert not (tmp_path / 'b.json').exists()
-
-
-@pytest.mark.parametrize('flags, message', [
-    (['--sizes', '512,128'], '--sizes=[512, 128]: expected three sides >= 1'),
-    (['--sizes', '512,x,9'], "--sizes='512,x,9': expected three integers"),
-    (['--batch_size', 0], '--batch_size must be >= 1'),
-])
-def test_prediction_benchmark_rejects_bad_flags_before_measuring(flags, message, tmp_path):
-    result = _script('benchmark_prediction.py', '--output', tmp_path / 'b.json', *flags)
+def test_benchmarks_reject_bad_flags_before_measuring(script, flags, message, tmp_path):
+    result = _script(script, '--output', tmp_path / 'b.json', *flags)
     assert result.returncode == 2
     assert message in result.stderr
     assert not (tmp_path / 'b.json').exists()
