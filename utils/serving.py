@@ -68,16 +68,17 @@ class ExportedUNet:
         batch = tf.constant(np.asarray(tiles, np.float32)[..., None])
         return self._signature(**{TILES: batch})[PROBABILITIES].numpy()
 
-    def __call__(self, image):
-        """Probability of non-membrane of every pixel of `image` (`[H, W]`, 0..255)."""
+    def __call__(self, image, batch_size=4):
+        """Probability of non-membrane of every pixel of `image` (`[H, W]`, 0..255), its
+        tiles predicted `batch_size` at a time."""
         image = np.asarray(image, np.float32)
         if image.ndim != 2 or min(image.shape) < 1:
             raise ValueError(f'expected one [H, W] image with H, W >= 1, got {image.shape}')
         plan = plan_tiles(*image.shape)
-        tiles = extract_tiles(image, plan)[..., None]
-        outputs = [self._signature(**{TILES: tf.constant(tile[None])})[PROBABILITIES][0]
-                   for tile in tiles]
-        return stitch([output.numpy()[..., BACKGROUND] for output in outputs], plan)
+        tiles = extract_tiles(image, plan)
+        outputs = np.concatenate([self.predict_tiles(tiles[i:i + batch_size])
+                                  for i in range(0, len(tiles), batch_size)])
+        return stitch(list(outputs[..., BACKGROUND]), plan)
 
 
 def main(argv=None):
