@@ -43,9 +43,7 @@ def build_parser():
     parser.add_argument('--seed', type=int, default=DEFAULTS['seed'],
                         help='Seed of weights, dropout, sampling and augmentation')
     parser.add_argument('--weight_decay', type=float, default=DEFAULTS['weight_decay'],
-                        help='Weight decay of the convolution kernels: an L2 term in the loss '
-                             'with adam, kept out of the momentum with momentum '
-                             '(docs/accuracy.md)')
+                        help='L2 coefficient on convolution kernels, added to the loss')
     parser.add_argument('--log_every', type=int, default=DEFAULTS['log_every'],
                         help='Log progress and write summaries every N steps')
     parser.add_argument('--warmup_steps', type=int, default=DEFAULTS['warmup_steps'],

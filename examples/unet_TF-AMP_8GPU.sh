@@ -2,6 +2,8 @@
 # U-Net, automatic mixed precision, 8 GPUs on one machine with Horovod: the seed's schedule
 # at the given batch size per GPU, then prediction by rank 0.
 # Usage: bash examples/unet_TF-AMP_8GPU.sh <main.py or its folder> <path to dataset> <path to results> [batch size] [flags]
+# Adam 1e-4, not the seed's SGD defaults, which did not learn here (docs/accuracy.md);
+# --optimizer momentum --learning_rate 0.01 after the batch size restores them.
 set -euo pipefail
 # shellcheck source=examples/common.sh
 source "$(dirname "$0")/common.sh"
@@ -11,5 +13,5 @@ use_jemalloc
 NUM_GPUS=${NUM_GPUS:-8}
 exec horovodrun -np "$NUM_GPUS" -H "localhost:$NUM_GPUS" python "$MAIN" \
   --exec_mode train_and_predict --data_dir "$DATA_DIR" --model_dir "$RESULTS_DIR" --batch_size "$BATCH_SIZE" \
-  --max_steps 40000 --log_every 100 --warmup_steps 200 --augment --use_amp \
+  --max_steps 40000 --log_every 100 --warmup_steps 200 --augment --optimizer adam --learning_rate 0.0001 --use_amp \
   "${FLAGS[@]}"

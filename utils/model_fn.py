@@ -48,12 +48,10 @@ def build_model_fn(logger, distributed, amp=precision.Amp()):
         if params.weighted_loss:
             terms['weighted_cross_entropy'] = losses.weighted_cross_entropy(
                 logits32, classes, labels['weights'])
-        kernels = losses.kernels(tf.compat.v1.trainable_variables())
-        decoupled = params.optimizer == 'momentum'
-        if not decoupled:
-            terms['weight_decay'] = losses.l2_weight_decay(kernels, params.weight_decay)
+        terms['weight_decay'] = losses.l2_weight_decay(
+            losses.kernels(tf.compat.v1.trainable_variables()), params.weight_decay)
         loss = tf.add_n([terms[name] for name in LOSS_TERMS[params.loss]] +
-                        ([] if decoupled else [terms['weight_decay']]))
+                        [terms['weight_decay']])
 
         learning_rate = tf.identity(learning_rate_schedule(
             params, base_learning_rate(params, distributed), global_step),
@@ -70,8 +68,6 @@ def build_model_fn(logger, distributed, amp=precision.Amp()):
         with tf.control_dependencies([finite_guard(loss, checked_gradients, global_step,
                                                    learning_rate, amp.dtype)]):
             train_op = optimizer.apply_gradients(grads_and_vars, global_step=global_step)
-        if decoupled and params.weight_decay:
-            train_op = decayed_after(train_op, kernels, learning_rate * params.weight_decay)
 
         _add_summaries(features, classes, probabilities,
                        dict(terms, loss=loss, learning_rate=learning_rate))
@@ -118,21 +114,6 @@ def base_learning_rate(params, distributed):
     if params.lr_scaling == 'linear':
         return params.learning_rate * distributed.size
     return params.learning_rate
-
-
-def decayed_after(train_op, kernels, rate):
-    """`train_op`, then every kernel multiplied by (1 - rate): weight decay kept out of the
-    momentum (Loshchilov and Hutter's SGDW, with PyTorch's convention rate = lr * decay).
-
-    As an L2 term in the loss, the decay's gradient runs through the momentum like the data's:
-    with --momentum 0.99 every step shrinks the kernels by 100 * lr * --weight_decay, which
-    outweighs what the data's gradient builds up in this network without normalisation
-    layers (docs/accuracy.md, "The seed's default schedule"). Applied to the weights
-    directly, the same --weight_decay regularises without stalling the fit. Every rank
-    applies the same decay to the same weights, so Horovod's ranks stay equal.
-    """
-    with tf.control_dependencies([train_op]):
-        return tf.group([k.assign_sub(rate * k) for k in kernels], name='decoupled_weight_decay')
 
 
 def learning_rate_schedule(params, base, global_step):
