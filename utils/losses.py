@@ -44,12 +44,8 @@ def dice_loss(probabilities, labels, smooth=1.0):
     return 1.0 - tf.reduce_mean(dice)
 
 
-def kernels(variables):
-    """The convolution kernels among `variables`: what weight decay applies to (not biases)."""
-    return [v for v in variables if v.name.endswith('kernel:0')]
-
-
-def l2_weight_decay(kernels, weight_decay):
-    """weight_decay * sum of ||w||^2 / 2 over `kernels`."""
+def l2_weight_decay(variables, weight_decay):
+    """weight_decay * sum of ||w||^2 / 2 over convolution kernels (biases are not decayed)."""
+    kernels = [v for v in variables if v.name.endswith('kernel:0')]
     return weight_decay * tf.add_n([tf.nn.l2_loss(k) for k in kernels])
 

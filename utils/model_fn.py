@@ -49,7 +49,7 @@ def build_model_fn(logger, distributed, amp=precision.Amp()):
             terms['weighted_cross_entropy'] = losses.weighted_cross_entropy(
                 logits32, classes, labels['weights'])
         terms['weight_decay'] = losses.l2_weight_decay(
-            losses.kernels(tf.compat.v1.trainable_variables()), params.weight_decay)
+            tf.compat.v1.trainable_variables(), params.weight_decay)
         loss = tf.add_n([terms[name] for name in LOSS_TERMS[params.loss]] +
                         [terms['weight_decay']])
 
