@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import ROOT, SMALL_INPUT
+from conftest import ROOT, SMALL_INPUT, write_pairs
 
 HOROVODRUN = os.path.join(os.path.dirname(sys.executable), 'horovodrun')
 MAIN = os.path.join(ROOT, 'main.py')
@@ -47,19 +47,24 @@ def record(records, step):
     return found[0]['data']
 
 
+OWN_DATA_FLAGS = ['--exec_mode', 'train_and_evaluate', '--fold', '1', '--num_folds', '2',
+                  '--max_steps', '3', '--eval_every', '3']
+"""Training on an images/ + labels/ folder of unequal pages, scored on the held-out fold."""
+
+
 @pytest.fixture(scope='module')
-def two_process_run(small_dataset, module_tmp_path):
-    model_dir = module_tmp_path
-    started = time.time()
-    code, output = finish(horovodrun(2, ['--exec_mode', 'train', '--data_dir', small_dataset,
-                                         '--model_dir', str(model_dir), '--max_steps', '3',
-                                         *TRAIN_FLAGS]))
+def two_process_run(module_tmp_path):
+    data_dir = module_tmp_path / 'data'
+    write_pairs(data_dir, [(96, 120), (110, 100), (100, 96), (130, 104), (104, 112)], seed=5)
+    model_dir = module_tmp_path / 'model'
+    code, output = finish(horovodrun(2, ['--data_dir', str(data_dir), '--model_dir',
+                                         str(model_dir), *OWN_DATA_FLAGS, *TRAIN_FLAGS]))
     assert code == 0, output
-    return model_dir, output, time.time() - started
+    return data_dir, model_dir
 
 
-def test_two_ranks_train_one_model(two_process_run, small_dataset, tmp_path):
-    model_dir, _, _ = two_process_run
+def test_two_ranks_train_one_model(two_process_run, tmp_path):
+    data_dir, model_dir = two_process_run
     records = read_log(model_dir)
     consistency = record(records, 'train_consistency')
     assert consistency['ranks'] == 2
@@ -75,8 +80,8 @@ def test_two_ranks_train_one_model(two_process_run, small_dataset, tmp_path):
     # The same command in one process gives other weights: rank 1's gradients were averaged in.
     import main
     single_dir = tmp_path / 'single'
-    assert main.main(['--exec_mode', 'train', '--data_dir', small_dataset, '--model_dir',
-                      str(single_dir), '--max_steps', '3', *TRAIN_FLAGS]) == 0
+    assert main.main(['--data_dir', str(data_dir), '--model_dir', str(single_dir),
+                      *OWN_DATA_FLAGS, *TRAIN_FLAGS]) == 0
     single = record(read_log(single_dir), 'train_consistency')
     assert single['ranks'] == 1
     assert single['samples_checksum'][0] == consistency['samples_checksum'][0]
@@ -87,7 +92,7 @@ def test_two_ranks_train_one_model(two_process_run, small_dataset, tmp_path):
 
 
 def test_only_rank_0_writes_into_model_dir(two_process_run):
-    model_dir, _, _ = two_process_run
+    _, model_dir = two_process_run
     records = read_log(model_dir)
     assert len([r for r in records if r.get('step') == 'params']) == 1
     names = set(os.listdir(model_dir))
@@ -96,7 +101,13 @@ def test_only_rank_0_writes_into_model_dir(two_process_run):
     # Rank 0's checkpoints at its start and its end, and nothing from another writer.
     checkpoints = {n for n in names if n.startswith('model.ckpt-')}
     assert {n.split('.')[1] for n in checkpoints} == {'ckpt-0', 'ckpt-3'}
-    assert names - events - checkpoints == {'checkpoint', 'graph.pbtxt', 'log.jsonl'}
+    assert names - events - checkpoints == {'checkpoint', 'graph.pbtxt', 'log.jsonl', 'eval',
+                                            'best'}
+    # Rank 0 scored the held-out fold once, each slice at its own size.
+    assert len([r for r in records if r.get('step') == 'evaluate']) == 1
+    metrics = json.loads((model_dir / 'eval' / 'metrics.json').read_text())
+    assert metrics['step'] == 3 and metrics['slices'] == [3, 4]
+    assert int(tf.train.load_variable(str(model_dir / 'best'), 'global_step')) == 3
 
 
 def test_train_and_predict_finishes_and_predicts_once(small_dataset, tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import SHARED_ISBI, SMALL_INPUT
+from conftest import SHARED_ISBI, SMALL_INPUT, write_pairs
 from utils import data_files
 from utils.errors import DatasetError
 from utils.tiff_io import read_stack
@@ -59,42 +59,29 @@ def test_real_isbi_files_load():
     assert test_volume.shape == (30, 512, 512) and test_classes is None
 
 
-def _pairs(data_dir, sizes, rng):
-    """images/ and labels/ of one pair per size, in several kinds, labels 0 / 255."""
-    for folder in ('images', 'labels'):
-        (data_dir / folder).mkdir(parents=True)
-    kinds = ['png', 'tif', 'png', 'tif']
-    for i, (height, width) in enumerate(sizes):
-        image = rng.integers(0, 256, (height, width), np.uint8)
-        labels = np.where(rng.random((height, width)) < 0.2, 0, 255).astype(np.uint8)
-        Image.fromarray(image).save(data_dir / 'images' / f'cell_{i}.{kinds[i % 4]}')
-        Image.fromarray(labels).save(data_dir / 'labels' / f'cell_{i}.png')
-
-
 def test_images_and_labels_folders_of_unequal_sizes(tmp_path):
-    rng = np.random.default_rng(0)
-    _pairs(tmp_path, [(96, 120), (100, 100), (130, 96)], rng)
+    write_pairs(tmp_path, [(96, 120), (100, 100), (130, 96)], seed=0)
     volume, classes = data_files.load_training_data(str(tmp_path))
     assert [page.shape for page in volume] == [(96, 120), (100, 100), (130, 96)]
     assert [page.shape for page in classes] == [page.shape for page in volume]
     assert all(set(np.unique(c)) <= {data_files.MEMBRANE, data_files.BACKGROUND} for c in classes)
     same = tmp_path / 'same'
-    _pairs(same, [(96, 96), (96, 96)], rng)
+    write_pairs(same, [(96, 96), (96, 96)], seed=1)
     volume, _ = data_files.load_training_data(str(same))
     assert isinstance(volume, np.ndarray) and volume.shape == (2, 96, 96)  # one stack
 
 
 @pytest.mark.parametrize('damage, message', [
-    (lambda d: (d / 'labels' / 'cell_1.png').unlink(), 'cell_1.tif: no file of the same name in'),
-    (lambda d: (d / 'labels' / 'cell_1.png').rename(d / 'labels' / 'other.png'),
-     'cell_1.tif: no file of the same name in'),
-    (lambda d: _save(d / 'labels' / 'cell_0.png', np.arange(96 * 120).reshape(96, 120) % 3),
+    (lambda d: (d / 'labels' / 'slice_1.png').unlink(), 'slice_1.tif: no file of the same name in'),
+    (lambda d: (d / 'labels' / 'slice_1.png').rename(d / 'labels' / 'other.png'),
+     'slice_1.tif: no file of the same name in'),
+    (lambda d: _save(d / 'labels' / 'slice_0.png', np.arange(96 * 120).reshape(96, 120) % 3),
      'labels must have two classes'),
-    (lambda d: _save(d / 'labels' / 'cell_0.png', np.zeros((50, 50), np.uint8)),
+    (lambda d: _save(d / 'labels' / 'slice_0.png', np.zeros((50, 50), np.uint8)),
      'pages of 50x50 do not match'),
 ])
 def test_bad_pairs_are_named(damage, message, tmp_path):
-    _pairs(tmp_path, [(96, 120), (100, 100)], np.random.default_rng(1))
+    write_pairs(tmp_path, [(96, 120), (100, 100)], seed=1)
     damage(tmp_path)
     with pytest.raises(DatasetError, match=message):
         data_files.load_training_data(str(tmp_path))

@@ -4,9 +4,10 @@ import os
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import main
-from conftest import SMALL_INPUT
+from conftest import SMALL_INPUT, write_pairs
 from utils import data_files, outputs
 from utils.params import Params
 from utils.tiff_io import read_stack
@@ -129,17 +130,9 @@ def test_same_seed_same_command_same_scores(small_dataset, tmp_path):
 def test_train_and_evaluate_on_images_and_labels_folders_of_unequal_sizes(tmp_path):
     """Your own annotated data: pairs of different sizes, trained (windows inside each
     slice, the weight map per slice, augmentation) and scored per slice."""
-    from PIL import Image
-    rng = np.random.default_rng(4)
     data = tmp_path / 'data'
     sizes = [(96, 120), (110, 100), (100, 96), (130, 104)]
-    for folder in ('images', 'labels'):
-        (data / folder).mkdir(parents=True)
-    for i, (height, width) in enumerate(sizes):
-        Image.fromarray(rng.integers(0, 256, (height, width), np.uint8)).save(
-            data / 'images' / f'slice_{i}.tif')
-        Image.fromarray(np.where(rng.random((height, width)) < 0.2, 0, 1).astype(np.uint8)
-                        ).save(data / 'labels' / f'slice_{i}.png')
+    write_pairs(data, sizes, seed=4)
     model_dir = tmp_path / 'model'
     assert _evaluate(str(data), model_dir, '--fold', '1', '--num_folds', '2', '--max_steps',
                      '2', '--eval_every', '1', '--augment', '--loss', 'weighted_ce_dice',
