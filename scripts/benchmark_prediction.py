@@ -10,8 +10,11 @@ pipeline, the network and the writers together. Cases:
 - 512x512 slices as PNG files, and the same slices as one TIFF stack;
 - `--exec_mode benchmark` with tiles of the size those slices are cut into: pure compute on
   tiles already in memory, no reading, stitching or writing;
-- many 128x128 images against 2048x2048 images, in tile input pixels per second (a small
-  image needs its own mirrored context, so its tile is larger than the image).
+- many 128x128 images against 2048x2048 pages, in tile input pixels per second (a small
+  image needs its own mirrored context, so its tile is larger than the image). The 2048x2048
+  pages are a TIFF stack of one page and then of --large_pages pages, and the peak resident
+  memory of every run is reported: streaming keeps it to what one page needs, whatever the
+  stack's length.
 
 It prints a Markdown table and writes every measured figure as JSON. Shared machines are
 noisy: compare figures of one run, not across runs.
@@ -44,7 +47,8 @@ def parse_args(argv):
     parser.add_argument('--slices', type=int, default=16,
                         help='n for the 512x512 cases (PNG files and TIFF stack)')
     parser.add_argument('--small_images', type=int, default=64, help='n of 128x128 images')
-    parser.add_argument('--large_images', type=int, default=1, help='n of 2048x2048 images')
+    parser.add_argument('--large_pages', type=int, default=6,
+                        help='pages of 2048x2048 in the longer stack (the shorter has one)')
     parser.add_argument('--sizes', default='512,128,2048',
                         help='sides of the slice, small and large cases (smaller ones for a '
                              'quick check)')
@@ -56,8 +60,11 @@ def parse_args(argv):
         parser.error(f'--sizes={args.sizes!r}: expected three integers like 512,128,2048')
     if len(args.sizes) != 3 or min(args.sizes) < 1:
         parser.error(f'--sizes={args.sizes}: expected three sides >= 1')
-    if min(args.slices, args.small_images, args.large_images, args.batch_size) < 1:
-        parser.error('--slices, --small_images, --large_images and --batch_size must be >= 1')
+    if min(args.slices, args.small_images, args.batch_size) < 1:
+        parser.error('--slices, --small_images and --batch_size must be >= 1')
+    if args.large_pages < 2:
+        parser.error(f'--large_pages={args.large_pages}: expected >= 2 (the shorter stack '
+                     'has one page)')
     return args
 
 
@@ -77,14 +84,20 @@ def _write_tiff(folder, pages):
 
 
 def _run(argv):
-    """Runs main.py; returns its wall time in seconds. A failure ends the benchmark."""
+    """Runs main.py; returns its wall time in seconds and its peak resident memory in MiB. A
+    failure ends the benchmark."""
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, MAIN, *argv], cwd=ROOT, capture_output=True,
-                            text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))
-    seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        sys.exit(f'error: main.py {" ".join(argv)} failed:\n{result.stderr}')
-    return seconds
+    with tempfile.TemporaryFile('w+') as err:
+        child = subprocess.Popen([sys.executable, MAIN, *argv], cwd=ROOT,
+                                 stdout=subprocess.DEVNULL, stderr=err,
+                                 env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, not all children's
+        seconds = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            err.seek(0)
+            sys.exit(f'error: main.py {" ".join(argv)} failed:\n{err.read()}')
+    return seconds, usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux
 
 
 def _tiles(pages):
@@ -97,36 +110,41 @@ def _tiles(pages):
     return tiles, pixels
 
 
-def _marginal(name, scratch, model_dir, write, pages, batch_size):
-    """Predicts the first half of `pages` and then all of them (each written by `write` into
-    a folder of its own); the rate of the extra tiles over the extra time."""
-    half = len(pages) // 2
-    seconds = []
-    for count in (half, len(pages)):
+def _marginal(name, scratch, model_dir, write, pages, batch_size, first=None):
+    """Predicts the `first` of `pages` (half by default) and then all of them, each set written
+    by `write` into a folder of its own; the rate of the extra tiles over the extra time."""
+    first = first or len(pages) // 2
+    seconds, peak_rss = [], []
+    for count in (first, len(pages)):
         source = write(os.path.join(scratch, f'{name}_{count}'), pages[:count])
-        seconds.append(_run(['--exec_mode', 'predict', '--model_dir', model_dir, '--input',
-                             source, '--output_dir', os.path.join(scratch, f'out_{name}_{count}'),
-                             '--batch_size', str(batch_size)]))
-    tiles, pixels = (b - a for a, b in zip(_tiles(pages[:half]), _tiles(pages)))
+        run_seconds, run_rss = _run(['--exec_mode', 'predict', '--model_dir', model_dir,
+                                     '--input', source, '--output_dir',
+                                     os.path.join(scratch, f'out_{name}_{count}'),
+                                     '--batch_size', str(batch_size)])
+        seconds.append(run_seconds)
+        peak_rss.append(run_rss)
+    tiles, pixels = (b - a for a, b in zip(_tiles(pages[:first]), _tiles(pages)))
     extra = seconds[1] - seconds[0]
-    return {'case': name, 'inputs': [half, len(pages)], 'seconds': seconds, 'extra_tiles': tiles,
-            'tiles_per_sec': tiles / extra, 'input_mpixels_per_sec': pixels / extra / 1e6,
+    return {'case': name, 'inputs': [first, len(pages)], 'seconds': seconds,
+            'peak_rss_mib': peak_rss, 'extra_tiles': tiles, 'tiles_per_sec': tiles / extra,
+            'input_mpixels_per_sec': pixels / extra / 1e6,
             'tile_side': plan_tiles(*pages[0].shape).input_shape[0]}
 
 
 def _compute_only(scratch, tile_side, batch_size, steps=24, warmup=4):
     """--exec_mode benchmark's inference rate on tiles of `tile_side`: tiles per second."""
     model_dir = os.path.join(scratch, f'benchmark_{tile_side}')
-    _run(['--exec_mode', 'benchmark', '--model_dir', model_dir, '--input_size', str(tile_side),
-          '--batch_size', str(batch_size), '--max_steps', str(steps), '--warmup_steps',
-          str(warmup)])
+    _, peak_rss = _run(['--exec_mode', 'benchmark', '--model_dir', model_dir, '--input_size',
+                        str(tile_side), '--batch_size', str(batch_size), '--max_steps',
+                        str(steps), '--warmup_steps', str(warmup)])
     with open(os.path.join(model_dir, 'log.jsonl')) as log:
         records = [json.loads(line) for line in log]
     summary = next(r['data'] for r in records if r.get('step') == 'predict_summary')
     return {'case': f'--exec_mode benchmark, {tile_side}x{tile_side} tiles',
             'tiles_per_sec': summary['images_per_sec'],
             'input_mpixels_per_sec': summary['images_per_sec'] * tile_side ** 2 / 1e6,
-            'tile_side': tile_side, 'measured_steps': summary['measured_steps']}
+            'tile_side': tile_side, 'measured_steps': summary['measured_steps'],
+            'peak_rss_mib': [peak_rss]}
 
 
 def _train_one_step(scratch):
@@ -158,7 +176,7 @@ def main(argv=None):
     slices = synthetic.generate_stack(0, 2 * args.slices, side)[0]
     rng = np.random.default_rng(1)
     small_images = rng.integers(0, 256, (2 * args.small_images, small, small), np.uint8)
-    large_images = rng.integers(0, 256, (2 * args.large_images, large, large), np.uint8)
+    large_pages = rng.integers(0, 256, (args.large_pages, large, large), np.uint8)
     with tempfile.TemporaryDirectory(prefix='benchmark_prediction_') as scratch:
         model_dir = _train_one_step(scratch)
         rows = [_marginal('png', scratch, model_dir, _write_pngs, slices, args.batch_size),
@@ -167,26 +185,28 @@ def main(argv=None):
         rows.append(_compute_only(scratch, rows[0]['tile_side'], args.batch_size))
         rows += [_marginal('small_png', scratch, model_dir, _write_pngs, small_images,
                            args.batch_size),
-                 _marginal('large_png', scratch, model_dir, _write_pngs, large_images,
-                           args.batch_size)]
+                 _marginal('large_stack', scratch, model_dir, _write_tiff, large_pages,
+                           args.batch_size, first=1)]
     png, stack, compute, tiny, big = rows
     report = {'machine': machine(), 'batch_size': args.batch_size, 'rows': rows, 'ratios': {
         'png_over_stack': png['tiles_per_sec'] / stack['tiles_per_sec'],
         'png_over_compute': png['tiles_per_sec'] / compute['tiles_per_sec'],
         'stack_over_compute': stack['tiles_per_sec'] / compute['tiles_per_sec'],
         'small_over_large_pixels': (tiny['input_mpixels_per_sec'] /
-                                    big['input_mpixels_per_sec'])}}
+                                    big['input_mpixels_per_sec']),
+        'large_stack_rss_growth_mib': big['peak_rss_mib'][1] - big['peak_rss_mib'][0]}}
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     with open(args.output, 'w') as out:
         json.dump(report, out, indent=1)
     print(f'{report["machine"]["cpu"]}, {report["machine"]["cores"]} cores, '
           f'{report["machine"]["date"]}, --batch_size {args.batch_size}\n')
-    print('| case | inputs | tile | tiles/s | tile input Mpx/s |')
-    print('| --- | --- | --- | --- | --- |')
+    print('| case | inputs | tile | tiles/s | tile input Mpx/s | peak RSS MiB |')
+    print('| --- | --- | --- | --- | --- | --- |')
     for row in rows:
         inputs = ' then '.join(map(str, row.get('inputs', []))) or '-'
+        rss = ' then '.join(f'{mib:.0f}' for mib in row['peak_rss_mib'])
         print(f'| {row["case"]} | {inputs} | {row["tile_side"]} | {row["tiles_per_sec"]:.3f} | '
-              f'{row["input_mpixels_per_sec"]:.3f} |')
+              f'{row["input_mpixels_per_sec"]:.3f} | {rss} |')
     print()
     for name, value in report['ratios'].items():
         print(f'{name}: {value:.3f}')
