@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageSequence
 
 import main
-from conftest import SMALL_INPUT, write_pages
+from conftest import SMALL_INPUT, read_log, write_pages
 from utils import images, outputs
 from utils.errors import DatasetError
 from utils.tiff_io import read_stack
@@ -79,6 +79,31 @@ def test_every_input_gets_its_outputs_at_its_size(predicted):
         for path, (height, width) in zip(overlays, image_file.sizes):
             with Image.open(path) as overlay:  # two titled panels side by side
                 assert overlay.size == (2 * width, height + 14) and overlay.mode == 'RGB'
+
+
+def test_progress_reaches_every_page(predicted, model_dir):
+    records = [r for r in read_log(model_dir) if r.get('step') == 'predict_progress']
+    # 10 pages: cut_1, cut_2, cut_10, colour, deep, palette, 3 of stack, wide.
+    assert records[-1]['data']['pages'] == '10/10'
+    assert records[-1]['data']['eta'] == '00:00:00'
+
+
+def test_progress_is_logged_every_few_seconds_and_at_the_end(monkeypatch):
+    from utils import prediction
+    clock = iter([100.0, 103.0, 111.0, 112.0, 113.0])
+    monkeypatch.setattr(prediction.time, 'monotonic', lambda: next(clock))
+    logged = []
+
+    class Logger:
+        def log(self, step, data):
+            logged.append(data)
+
+    progress = prediction._Progress(Logger(), total=4, every_seconds=10.0)  # starts at 100 s
+    for _ in range(4):
+        progress.page_done()  # at 103, 111, 112, 113 s
+    assert [d['pages'] for d in logged] == ['2/4', '4/4']  # 11 s after the start, and the end
+    assert logged[0]['pages_per_sec'] == pytest.approx(2 / 11)
+    assert logged[0]['eta'] == '00:00:11'  # 2 pages to go at 2 / 11 s per page
 
 
 def test_pages_are_converted_as_for_training(predicted, tmp_path):
