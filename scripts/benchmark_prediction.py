@@ -8,8 +8,8 @@ extra tiles by the extra wall time: what a process pays once (importing TensorFl
 the graph, restoring the checkpoint) cancels out, and what is left is the rate of the
 pipeline, the network and the writers together. Cases:
 - 512x512 slices as PNG files, and the same slices as one TIFF stack;
-- `--exec_mode benchmark` with tiles of the size those slices are cut into: pure compute on
-  tiles already in memory, no reading, stitching or writing;
+- the benchmark modes' inference with tiles of the size those slices are cut into: pure
+  compute on tiles already in memory, no reading, stitching or writing;
 - many 128x128 images against 2048x2048 pages, in tile input pixels per second (a small
   image needs its own mirrored context, so its tile is larger than the image). The 2048x2048
   pages are a TIFF stack of one page and then of --large_pages pages, and the peak resident
@@ -131,16 +131,19 @@ def _marginal(name, scratch, model_dir, write, pages, batch_size, first=None):
             'tile_side': plan_tiles(*pages[0].shape).input_shape[0]}
 
 
-def _compute_only(scratch, tile_side, batch_size, steps=24, warmup=4):
-    """--exec_mode benchmark's inference rate on tiles of `tile_side`: tiles per second."""
-    model_dir = os.path.join(scratch, f'benchmark_{tile_side}')
-    _, peak_rss = _run(['--exec_mode', 'benchmark', '--model_dir', model_dir, '--input_size',
+def _compute_only(scratch, model_dir, tile_side, batch_size, steps=24, warmup=4):
+    """The inference rate of the benchmark modes on tiles of `tile_side`, in tiles per second:
+    `--exec_mode predict --benchmark` runs the inference half of `--exec_mode benchmark`
+    (batches of tiles already in memory, nothing read or written per batch) without the
+    training half, which would cost more than all the other cases together."""
+    _, peak_rss = _run(['--exec_mode', 'predict', '--benchmark', '--data_dir',
+                        os.path.join(scratch, 'data'), '--model_dir', model_dir, '--input_size',
                         str(tile_side), '--batch_size', str(batch_size), '--max_steps',
                         str(steps), '--warmup_steps', str(warmup)])
     with open(os.path.join(model_dir, 'log.jsonl')) as log:
         records = [json.loads(line) for line in log]
-    summary = next(r['data'] for r in records if r.get('step') == 'predict_summary')
-    return {'case': f'--exec_mode benchmark, {tile_side}x{tile_side} tiles',
+    summary = [r['data'] for r in records if r.get('step') == 'predict_summary'][-1]
+    return {'case': f'inference of {tile_side}x{tile_side} tiles in memory (--benchmark)',
             'tiles_per_sec': summary['images_per_sec'],
             'input_mpixels_per_sec': summary['images_per_sec'] * tile_side ** 2 / 1e6,
             'tile_side': tile_side, 'measured_steps': summary['measured_steps'],
@@ -182,7 +185,7 @@ def main(argv=None):
         rows = [_marginal('png', scratch, model_dir, _write_pngs, slices, args.batch_size),
                 _marginal('tiff_stack', scratch, model_dir, _write_tiff, slices,
                           args.batch_size)]
-        rows.append(_compute_only(scratch, rows[0]['tile_side'], args.batch_size))
+        rows.append(_compute_only(scratch, model_dir, rows[0]['tile_side'], args.batch_size))
         rows += [_marginal('small_png', scratch, model_dir, _write_pngs, small_images,
                            args.batch_size),
                  _marginal('large_stack', scratch, model_dir, _write_tiff, large_pages,
