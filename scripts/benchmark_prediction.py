@@ -13,8 +13,7 @@ pipeline, the network and the writers together. Cases:
 - many 128x128 images against 2048x2048 pages, in tile input pixels per second (a small
   image needs its own mirrored context, so its tile is larger than the image). The 2048x2048
   pages are a TIFF stack of one page and then of --large_pages pages, and the peak resident
-  memory of every run is reported: streaming keeps it to what one page needs, whatever the
-  stack's length.
+  memory of every run is reported, to show whether it grows with the stack's length.
 
 It prints a Markdown table and writes every measured figure as JSON. Shared machines are
 noisy: compare figures of one run, not across runs.

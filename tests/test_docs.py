@@ -18,7 +18,8 @@ PAGES = ['README.md'] + sorted(os.path.relpath(p, ROOT)
 PROGRAMS = {'main.py': ['main.py'], 'download_dataset.py': ['download_dataset.py'],
             'utils.synthetic': ['-m', 'utils.synthetic'], 'utils.serving': ['-m', 'utils.serving'],
             'scripts/benchmark.py': ['scripts/benchmark.py'],
-            'scripts/matmul_peak.py': ['scripts/matmul_peak.py']}
+            'scripts/matmul_peak.py': ['scripts/matmul_peak.py'],
+            'scripts/benchmark_prediction.py': ['scripts/benchmark_prediction.py']}
 """Ours, by how a command names them (scripts/pytorch_reference.py needs PyTorch, which the
 project does not install, even for --help)."""
 OUTSIDE_FLAGS = {
