@@ -103,7 +103,7 @@ def test_only_rank_0_writes_into_model_dir(two_process_run):
     assert {n.split('.')[1] for n in checkpoints} == {'ckpt-0', 'ckpt-3'}
     assert names - events - checkpoints == {'checkpoint', 'graph.pbtxt', 'log.jsonl', 'eval',
                                             'best'}
-    # Rank 0 scored the held-out fold once, each slice at its own size.
+    # Rank 0 alone scored the held-out fold, once, and kept the best checkpoint.
     assert len([r for r in records if r.get('step') == 'evaluate']) == 1
     metrics = json.loads((model_dir / 'eval' / 'metrics.json').read_text())
     assert metrics['step'] == 3 and metrics['slices'] == [3, 4]
