@@ -90,9 +90,10 @@ def _run(argv):
         child = subprocess.Popen([sys.executable, MAIN, *argv], cwd=ROOT,
                                  stdout=subprocess.DEVNULL, stderr=err,
                                  env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2'))
-        _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, not all children's
+        # wait4, not Popen.wait: it returns this child's own rusage, not all children's.
+        _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
+        child.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait
         if child.returncode != 0:
             err.seek(0)
             sys.exit(f'error: main.py {" ".join(argv)} failed:\n{err.read()}')
