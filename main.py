@@ -37,7 +37,8 @@ def build_parser():
                         help='Directory with train-volume.tif, train-labels.tif, test-volume.tif '
                              '(required unless --exec_mode benchmark)')
     parser.add_argument('--batch_size', type=int, default=DEFAULTS['batch_size'],
-                        help='Batch size per process (per GPU), in images')
+                        help='Batch size per process (per GPU), in images; in prediction, '
+                             'tiles per graph run, fewer when tiles are large')
     parser.add_argument('--max_steps', type=int, default=DEFAULTS['max_steps'],
                         help='Total training steps; a rerun resumes and stops here')
     parser.add_argument('--seed', type=int, default=DEFAULTS['seed'],

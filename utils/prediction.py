@@ -23,7 +23,7 @@ from utils.data_loader import normalize
 from utils.data_files import BACKGROUND
 from utils.errors import DatasetError
 from utils.hooks import inspection_hooks
-from utils.tiling import extract_tiles, plan_tiles, stitch
+from utils.tiling import extract_tiles, plan_tiles, stitch, tiles_per_batch
 
 IDENTITY = tta.TRANSFORMS[0]
 
@@ -42,7 +42,8 @@ class _View:
 
 class BatchedTiles:
     """The tiles of every page of `sources`, batched: consecutive tiles of one input shape,
-    up to `batch_size`, so many small pages share a graph run.
+    up to `batch_size` (fewer for large tiles: utils.tiling.tiles_per_batch), so many small
+    pages share a graph run and memory stays bounded.
 
     `read(source)` gives a source's `[H, W]` pages: utils.images.read_pages for files (the
     default), `iter` for an array of slices or a list of them.
@@ -71,9 +72,10 @@ class BatchedTiles:
                         last = transform == self.transforms[-1]
                         self.views.append(_View(file_index, page_index, transform, plan,
                                                 len(tiles), page if last else None))
+                        per_batch = tiles_per_batch(plan.input_shape, self.batch_size)
                         for tile in tiles:
                             if batch and (tile.shape != batch[0].shape or
-                                          len(batch) == self.batch_size):
+                                          len(batch) >= per_batch):
                                 yield np.stack(batch)
                                 batch = []
                             batch.append(tile)

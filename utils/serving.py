@@ -22,7 +22,7 @@ import tensorflow as tf
 from utils import checkpoints, files
 from utils.data_loader import normalize
 from utils.data_files import BACKGROUND
-from utils.tiling import extract_tiles, plan_tiles, stitch
+from utils.tiling import extract_tiles, plan_tiles, stitch, tiles_per_batch
 
 TILES = 'tiles'
 """The signature's input."""
@@ -70,14 +70,15 @@ class ExportedUNet:
 
     def __call__(self, image, batch_size=4):
         """Probability of non-membrane of every pixel of `image` (`[H, W]`, 0..255), its
-        tiles predicted `batch_size` at a time."""
+        tiles predicted `batch_size` at a time (fewer when they are large)."""
         image = np.asarray(image, np.float32)
         if image.ndim != 2 or min(image.shape) < 1:
             raise ValueError(f'expected one [H, W] image with H, W >= 1, got {image.shape}')
         plan = plan_tiles(*image.shape)
         tiles = extract_tiles(image, plan)
-        outputs = np.concatenate([self.predict_tiles(tiles[i:i + batch_size])
-                                  for i in range(0, len(tiles), batch_size)])
+        per_batch = tiles_per_batch(plan.input_shape, batch_size)
+        outputs = np.concatenate([self.predict_tiles(tiles[i:i + per_batch])
+                                  for i in range(0, len(tiles), per_batch)])
         return stitch(list(outputs[..., BACKGROUND]), plan)
 
 

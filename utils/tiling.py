@@ -14,7 +14,12 @@ import numpy as np
 from model.sizes import BORDER, input_size_for_output, output_size
 
 MAX_INPUT_TILE = 1212
-"""Largest inference input side (16 * 68 + 124): bounds activation memory on big slices."""
+"""Largest inference input side (16 * 68 + 124): two of them cover 2048 pixels exactly."""
+
+MAX_BATCH_PIXELS = 4 * 700 * 700
+"""Most tile input pixels in one graph run of prediction (four tiles of a 512x512 slice).
+Activation memory grows with a batch's pixels, so this, not the tile side, is what bounds a
+prediction's memory; docs/performance.md has the peak it gives."""
 
 
 def mirror_pad(stack, border):
@@ -58,6 +63,16 @@ def plan_tiles(height, width, max_input=MAX_INPUT_TILE):
     tile_height, row_offsets = _axis_plan(height, max_input)
     tile_width, col_offsets = _axis_plan(width, max_input)
     return TilePlan(height, width, tile_height, tile_width, row_offsets, col_offsets)
+
+
+def tiles_per_batch(input_shape, batch_size):
+    """How many tiles of `input_shape` go in one graph run: `batch_size`, fewer when their
+    pixels would pass MAX_BATCH_PIXELS, never none.
+
+    Fewer tiles per run rather than smaller tiles: a tile's geometry, and so the prediction,
+    stays the same whatever the batch size, and large tiles waste the least context.
+    """
+    return max(1, min(batch_size, MAX_BATCH_PIXELS // (input_shape[0] * input_shape[1])))
 
 
 def extract_tiles(image, plan):

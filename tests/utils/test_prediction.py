@@ -301,3 +301,21 @@ def test_memory_is_bounded_by_the_page_not_the_stack(tmp_path):
     assert len(probs) == 200 and probs[7].shape == (256, 256)
     np.testing.assert_allclose(probs[7], read_stack(str(tmp_path / 'long.tif'))[7] / 255,
                                atol=1e-6)
+
+
+def test_large_tiles_go_fewer_to_a_batch_and_predict_the_same():
+    """A 2048x2048 page is four 1212x1212 tiles: one a graph run at --batch_size 4, since the
+    batch's pixels, not its count, bound the activations; the 512x512 pages after it still go
+    four at a time. Batching changes no output."""
+    from utils import prediction
+    rng = np.random.default_rng(5)
+    pages = [rng.integers(0, 256, (2048, 2048), np.uint8)] + [
+        rng.integers(0, 256, (512, 512), np.uint8) for _ in range(4)]
+    batched = prediction.BatchedTiles([pages], 4, read=iter)
+    shapes = [batch.shape for batch in batched.batches()]
+    assert shapes == [(1, 1212, 1212)] * 4 + [(4, 700, 700)]
+    batched = prediction.BatchedTiles([pages], 4, read=iter)
+    predicted = list(batched.pages(_identity_model()(batched)))
+    assert len(predicted) == 5
+    for *_, page, probs in predicted:
+        np.testing.assert_allclose(probs, page / 255, atol=1e-6)

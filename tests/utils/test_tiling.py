@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from model.sizes import BORDER, is_valid_input_size
-from utils.tiling import extract_tiles, plan_tiles, stitch
+from utils.tiling import MAX_BATCH_PIXELS, extract_tiles, plan_tiles, stitch, tiles_per_batch
 
 
 @pytest.mark.parametrize('height, width', [(512, 512), (388, 388), (30, 2000), (1300, 700),
@@ -34,3 +34,18 @@ def test_tiles_carry_mirrored_context():
     tile = extract_tiles(field, plan_tiles(512, 512))[0]
     # Row BORDER - 1 of the tile mirrors row 1 of the slice (reflection without edge repeat).
     assert np.array_equal(tile[BORDER - 1, BORDER:BORDER + 512], field[1])
+
+
+@pytest.mark.parametrize('side, batch_size, expected', [
+    (700, 4, 4), (700, 8, 4), (700, 1, 1), (1212, 4, 1), (1212, 1, 1), (988, 4, 2),
+    (316, 16, 16), (188, 1000, MAX_BATCH_PIXELS // 188 ** 2)])
+def test_a_batch_of_tiles_keeps_to_the_pixel_budget(side, batch_size, expected):
+    assert tiles_per_batch((side, side), batch_size) == expected
+
+
+def test_no_batch_passes_the_budget_unless_one_tile_does():
+    for side in range(188, 2000, 16):
+        for batch_size in (1, 2, 3, 4, 8, 64):
+            count = tiles_per_batch((side, side + 32), batch_size)
+            assert 1 <= count <= batch_size
+            assert count == 1 or count * side * (side + 32) <= MAX_BATCH_PIXELS
