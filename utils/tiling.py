@@ -4,7 +4,7 @@ The network is fully convolutional and every output pixel depends only on the 18
 context around it, so a slice mirror-padded once and cut into overlapping input tiles gives
 the same prediction as one pass over the whole slice. Tiles are as large as allowed, so a
 512x512 slice is one 700x700 tile whose 516x516 output covers it (4 pixels of waste per side
-instead of the 3 extra tiles a 572 input would need).
+instead of the 3 extra tiles a 572 input would need); a 2048x2048 page is nine of 876x876.
 """
 import dataclasses
 import math
@@ -13,8 +13,10 @@ import numpy as np
 
 from model.sizes import BORDER, input_size_for_output, output_size
 
-MAX_INPUT_TILE = 1212
-"""Largest inference input side (16 * 68 + 124): two of them cover 2048 pixels exactly."""
+MAX_INPUT_TILE = 1020
+"""Largest inference input side (16 * 56 + 124). A tile's memory grows faster than its pixels,
+so large pages are cut into more tiles of moderate size, at no cost in speed
+(docs/performance.md)."""
 
 MAX_BATCH_PIXELS = 4 * 700 * 700
 """Most tile input pixels in one graph run of prediction (four tiles of a 512x512 slice).

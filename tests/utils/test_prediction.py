@@ -36,7 +36,7 @@ def _images(folder):
         Image.fromarray(rng.integers(0, 256, (60, 90), np.uint8)).save(folder / f'cut_{i}.png')
     Image.fromarray(rng.integers(0, 256, (37, 50, 3), np.uint8)).save(folder / 'colour.jpg')
     Image.fromarray(rng.integers(0, 65535, (5, 300), np.uint16)).save(folder / 'deep.tif')
-    # Wider than one tile's output (1028): two tiles side by side, stitched.
+    # Wider than one tile's output (836): two tiles side by side, stitched.
     Image.fromarray(rng.integers(0, 256, (6, 1300), np.uint8)).save(folder / 'wide.png')
     write_pages(folder / 'stack.tif', rng.integers(0, 256, (3, 64, 48), np.uint8))
     palette = Image.fromarray(rng.integers(0, 4, (40, 40), np.uint8), mode='P')
@@ -304,16 +304,16 @@ def test_memory_is_bounded_by_the_page_not_the_stack(tmp_path):
 
 
 def test_large_tiles_go_fewer_to_a_batch_and_predict_the_same():
-    """A 2048x2048 page is four 1212x1212 tiles: one a graph run at --batch_size 4, since the
-    batch's pixels, not its count, bound the activations; the 512x512 pages after it still go
-    four at a time. Batching changes no output."""
+    """A 2048x2048 page is nine 876x876 tiles: two to a graph run at --batch_size 4, since
+    the batch's pixels, not its count, bound the activations; the 512x512 pages after it still
+    go four at a time. Batching changes no output."""
     from utils import prediction
     rng = np.random.default_rng(5)
     pages = [rng.integers(0, 256, (2048, 2048), np.uint8)] + [
         rng.integers(0, 256, (512, 512), np.uint8) for _ in range(4)]
     batched = prediction.BatchedTiles([pages], 4, read=iter)
     shapes = [batch.shape for batch in batched.batches()]
-    assert shapes == [(1, 1212, 1212)] * 4 + [(4, 700, 700)]
+    assert shapes == [(2, 876, 876)] * 4 + [(1, 876, 876), (4, 700, 700)]
     batched = prediction.BatchedTiles([pages], 4, read=iter)
     predicted = list(batched.pages(_identity_model()(batched)))
     assert len(predicted) == 5
