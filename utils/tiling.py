@@ -20,8 +20,8 @@ so large pages are cut into more tiles of moderate size, at no cost in speed
 
 MAX_BATCH_PIXELS = 4 * 700 * 700
 """Most tile input pixels in one graph run of prediction (four tiles of a 512x512 slice).
-Activation memory grows with a batch's pixels, so this, not the tile side, is what bounds a
-prediction's memory; docs/performance.md has the peak it gives."""
+Activation memory grows with a batch's pixels: this and MAX_INPUT_TILE bound a prediction's
+memory, whatever --batch_size asks; docs/performance.md has the peak they give."""
 
 
 def mirror_pad(stack, border):
@@ -72,7 +72,7 @@ def tiles_per_batch(input_shape, batch_size):
     pixels would pass MAX_BATCH_PIXELS, never none.
 
     Fewer tiles per run rather than smaller tiles: a tile's geometry, and so the prediction,
-    stays the same whatever the batch size, and large tiles waste the least context.
+    stays the same whatever the batch size.
     """
     return max(1, min(batch_size, MAX_BATCH_PIXELS // (input_shape[0] * input_shape[1])))
 
