@@ -131,23 +131,38 @@ def _marginal(name, scratch, model_dir, write, pages, batch_size, first=None):
             'tile_side': plan_tiles(*pages[0].shape).input_shape[0]}
 
 
-def _compute_only(scratch, model_dir, tile_side, batch_size, steps=24, warmup=4):
-    """The inference rate of the benchmark modes on tiles of `tile_side`, in tiles per second:
-    `--exec_mode predict --benchmark` runs the inference half of `--exec_mode benchmark`
-    (batches of tiles already in memory, nothing read or written per batch) without the
-    training half, which would cost more than all the other cases together."""
-    _, peak_rss = _run(['--exec_mode', 'predict', '--benchmark', '--data_dir',
-                        os.path.join(scratch, 'data'), '--model_dir', model_dir, '--input_size',
-                        str(tile_side), '--batch_size', str(batch_size), '--max_steps',
-                        str(steps), '--warmup_steps', str(warmup)])
+def _compute_only(scratch, model_dir, slices, batch_size, steps=24, warmup=4):
+    """The inference rate of the benchmark modes on the tiles `slices` are cut into, in tiles
+    per second: `--exec_mode predict --benchmark` runs the inference half of `--exec_mode
+    benchmark` (batches of tiles already in memory, nothing read or written per batch) without
+    the training half, which would cost more than all the other cases together. It cuts the
+    test volume of --data_dir (its --input_size is the training window's), so the slices
+    themselves are that volume: the same tiles as the files' cases."""
+    data_dir = _compute_data(scratch, slices)
+    _, peak_rss = _run(['--exec_mode', 'predict', '--benchmark', '--data_dir', data_dir,
+                        '--model_dir', model_dir, '--batch_size', str(batch_size),
+                        '--max_steps', str(steps), '--warmup_steps', str(warmup)])
     with open(os.path.join(model_dir, 'log.jsonl')) as log:
         records = [json.loads(line) for line in log]
     summary = [r['data'] for r in records if r.get('step') == 'predict_summary'][-1]
+    timed = [r['data'] for r in records if r.get('step') == 'predict_tiles'][-1]
+    tile_side = plan_tiles(*slices[0].shape).input_shape[0]
+    if (timed['tile_height'], timed['tile_width']) != (tile_side, tile_side):
+        sys.exit(f'error: --benchmark timed {timed["tile_height"]}x{timed["tile_width"]} '
+                 f'tiles, the files are cut into {tile_side}x{tile_side}: not comparable')
     return {'case': f'inference of {tile_side}x{tile_side} tiles in memory (--benchmark)',
             'tiles_per_sec': summary['images_per_sec'],
             'input_mpixels_per_sec': summary['images_per_sec'] * tile_side ** 2 / 1e6,
             'tile_side': tile_side, 'measured_steps': summary['measured_steps'],
             'peak_rss_mib': [peak_rss]}
+
+
+def _compute_data(scratch, slices):
+    """A --data_dir whose test volume is `slices`."""
+    data_dir = os.path.join(scratch, 'compute_data')
+    os.makedirs(data_dir)
+    write_stack(os.path.join(data_dir, 'test-volume.tif'), slices)
+    return data_dir
 
 
 def _train_one_step(scratch):
@@ -185,7 +200,7 @@ def main(argv=None):
         rows = [_marginal('png', scratch, model_dir, _write_pngs, slices, args.batch_size),
                 _marginal('tiff_stack', scratch, model_dir, _write_tiff, slices,
                           args.batch_size)]
-        rows.append(_compute_only(scratch, model_dir, rows[0]['tile_side'], args.batch_size))
+        rows.append(_compute_only(scratch, model_dir, slices, args.batch_size))
         rows += [_marginal('small_png', scratch, model_dir, _write_pngs, small_images,
                            args.batch_size),
                  _marginal('large_stack', scratch, model_dir, _write_tiff, large_pages,

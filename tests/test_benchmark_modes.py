@@ -10,7 +10,7 @@ from conftest import SMALL_INPUT, read_log, run_main
 
 def _summaries(model_dir):
     return {r['step']: r['data'] for r in read_log(model_dir)
-            if r.get('step') in ('train_summary', 'predict_summary')}
+            if r.get('step') in ('train_summary', 'predict_summary', 'predict_tiles')}
 
 
 def _check_summary(summary, measured_steps):
@@ -29,6 +29,8 @@ def test_exec_mode_benchmark_times_training_and_inference_without_data(tmp_path)
     summaries = _summaries(tmp_path)
     _check_summary(summaries['train_summary'], 3)
     _check_summary(summaries['predict_summary'], 3)
+    # Random tiles of the training window's size: what a step's forward pass costs.
+    assert summaries['predict_tiles'] == {'tile_height': SMALL_INPUT, 'tile_width': SMALL_INPUT}
     records = read_log(tmp_path)
     steps = [r['step'] for r in records if isinstance(r.get('step'), int)]
     assert steps == [2, 4, 5, 2, 4, 5]  # training's log lines, then inference's
@@ -58,6 +60,7 @@ def test_predict_benchmark_cycles_test_tiles_and_writes_no_prediction(small_data
     assert summary['images_per_sec'] == pytest.approx(2000 / summary['latency_mean_ms'])
     texts = [r['text'] for r in read_log(tmp_path) if 'text' in r]
     assert any('timing inference of 96x96 slices as 1 tile(s) of 284x284' in t for t in texts)
+    assert _summaries(tmp_path)['predict_tiles'] == {'tile_height': 284, 'tile_width': 284}
     assert not os.path.exists(tmp_path / 'pred')
 
 

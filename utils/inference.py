@@ -63,6 +63,9 @@ def benchmark_predict(estimator, params, logger, data):
         logger.message(f'timing inference of {volume.shape[1]}x{volume.shape[2]} slices as '
                        f'{len(plan.offsets)} tile(s) of {plan.input_shape[0]}x'
                        f'{plan.input_shape[1]} each')
+    # What was timed, for scripts that compare this rate with their own (in the summary's
+    # images_per_sec, an image is one tile of this shape).
+    logger.log('predict_tiles', {'tile_height': tiles.shape[1], 'tile_width': tiles.shape[2]})
     hooks = [ProgressHook(logger, {}, None, params.batch_size, params.log_every,
                           params.warmup_steps, params.max_steps, 'predict_summary'),
              *inspection_hooks(logger, params, 'predict')]
