@@ -65,6 +65,10 @@ def build_parser():
                         default=DEFAULTS['lr_warmup_steps'],
                         help='Raise the learning rate linearly from 0 over the first N steps, '
                              'then follow --lr_schedule (default: 0, none)')
+    parser.add_argument('--ema_decay', type=float, metavar='D', default=DEFAULTS['ema_decay'],
+                        help='Keep an exponential moving average of the weights with decay D '
+                             '(e.g. 0.99) in the checkpoints; predict, evaluate and export '
+                             'then use it instead of the last weights (default: 0, none)')
     parser.add_argument('--augment', dest='augment', action='store_true',
                         help='Augment training samples: flips, rotation, crop-and-resize, '
                              'elastic deformation, brightness')

@@ -219,6 +219,8 @@ def _truncate_index(model_dir):
     ('other optimizer', ['--optimizer', 'adam', '--learning_rate', 0.001, '--max_steps', 4],
      'was written with another --optimizer'),
     ('damaged', [], 'cannot be read'),
+    ('no averages', ['--ema_decay', 0.9, '--max_steps', 4],
+     'was written without --ema_decay, which cannot start averaging midway'),
 ])
 def test_checkpoint_that_does_not_fit(case, flags, message, small_dataset, good_model_dir,
                                       tmp_path, capsys):

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from utils import files, outputs
 from utils.errors import UserError
+from utils.weight_average import AVERAGE_NAME
 
 _OPTIMIZER_SLOTS = ('/Momentum', '/Adam', 'beta1_power', 'beta2_power')
 """Name parts of the variables an optimizer adds: missing alone, they mean another --optimizer."""
@@ -109,6 +110,10 @@ def check_checkpoint(model_dir, expected):
     reshaped = sorted(v for v in set(expected) & set(stored) if expected[v] != stored[v])
     if not missing and not reshaped:
         return
+    if missing and not reshaped and all(v.endswith('/' + AVERAGE_NAME) for v in missing):
+        raise UserError(f'--model_dir={model_dir}: checkpoint {name} was written without '
+                        '--ema_decay, which cannot start averaging midway; resume without it '
+                        'or use another --model_dir')
     if missing and not reshaped and all(any(s in v for s in _OPTIMIZER_SLOTS) for v in missing):
         cause = 'written with another --optimizer'
     else:

@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from model.unet import unet
 from utils import distributed as dist_lib
-from utils import losses, precision
+from utils import losses, precision, weight_average
 from utils.divergence import finite_guard
 from utils.data_files import BACKGROUND
 from utils.hooks import inspection_hooks
@@ -31,7 +31,7 @@ def build_model_fn(logger, distributed, amp=precision.Amp()):
     where `amp.loss_scaling` asks for it.
     """
 
-    def model_fn(features, labels, mode, params):
+    def model_fn(features, labels, mode, params, config=None):
         global_step = tf.compat.v1.train.get_or_create_global_step()
         training = mode == tf.estimator.ModeKeys.TRAIN
         logits = unet(features, dropout_seed(params.seed, distributed.rank, global_step)
@@ -39,7 +39,8 @@ def build_model_fn(logger, distributed, amp=precision.Amp()):
         probabilities = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
 
         if mode == tf.estimator.ModeKeys.PREDICT:
-            return tf.estimator.EstimatorSpec(mode, predictions={'probabilities': probabilities})
+            return tf.estimator.EstimatorSpec(mode, predictions={'probabilities': probabilities},
+                                              scaffold=_predicting_scaffold(config, logger))
 
         classes = labels['classes']
         logits32 = tf.cast(logits, tf.float32)
@@ -68,6 +69,8 @@ def build_model_fn(logger, distributed, amp=precision.Amp()):
         with tf.control_dependencies([finite_guard(loss, checked_gradients, global_step,
                                                    learning_rate, amp.dtype)]):
             train_op = optimizer.apply_gradients(grads_and_vars, global_step=global_step)
+        if params.ema_decay:
+            train_op = weight_average.after_step(train_op, params.ema_decay, global_step)
 
         _add_summaries(features, classes, probabilities,
                        dict(terms, loss=loss, learning_rate=learning_rate))
@@ -84,6 +87,18 @@ def build_model_fn(logger, distributed, amp=precision.Amp()):
                                           training_hooks=hooks)
 
     return model_fn
+
+
+def _predicting_scaffold(config, logger):
+    """Loads the weights' moving averages in place of the weights when the checkpoint
+    predicted with holds them (a run with --ema_decay); else the weights as trained."""
+    checkpoint = config and tf.train.latest_checkpoint(config.model_dir)
+    saver = weight_average.loading_saver(checkpoint)
+    if saver is None:
+        return None
+    logger.message(f'predicting with the moving averages of the weights in {checkpoint} '
+                   '(trained with --ema_decay)')
+    return tf.compat.v1.train.Scaffold(saver=saver)
 
 
 DROPOUT_STREAM = 1

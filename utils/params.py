@@ -34,6 +34,7 @@ class Params:
     decay_rate: float = 0.95
     lr_schedule: str = 'inverse_time'
     lr_warmup_steps: int = 0
+    ema_decay: float = 0.0
     augment: bool = False
     augment_steps: int = 0
     optimizer: str = 'momentum'
@@ -85,6 +86,11 @@ class Params:
                f'one of {", ".join(LR_SCHEDULES)}')
         _check(0 <= self.lr_warmup_steps < self.max_steps, 'lr_warmup_steps',
                self.lr_warmup_steps, f'an integer in [0, --max_steps={self.max_steps})')
+        _check(0 <= self.ema_decay < 1, 'ema_decay', self.ema_decay,
+               'a number in [0, 1) (0: no moving average)')
+        _check(not self.ema_decay or self.trains, 'ema_decay', self.ema_decay,
+               f'0 with --exec_mode {self.exec_mode}: it averages the weights while training; '
+               'predicting and evaluating use the averages a checkpoint holds by themselves')
         _check(self.lr_scaling in LR_SCALINGS, 'lr_scaling', self.lr_scaling,
                f'one of {", ".join(LR_SCALINGS)}')
         _check(not self.benchmarks or self.max_steps > self.warmup_steps, 'max_steps',

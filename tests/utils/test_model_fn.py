@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from dllogger import Logger
-from utils import precision
+from utils import precision, weight_average
 from utils.distributed import Distributed
 from utils.hooks.progress_hook import ProgressHook
 from utils.model_fn import LEARNING_RATE_NAME, base_learning_rate, build_model_fn
@@ -159,6 +159,27 @@ def test_optimizer_adam_updates_differently():
     adam = _kernels_after_steps(dataclasses.replace(PARAMS, optimizer='adam',
                                                     learning_rate=1e-3), 1)[0]
     assert not np.allclose(momentum, adam)
+
+
+def test_ema_decay_averages_every_weight_after_each_step():
+    decay = 0.5
+    model = _Model(tf.estimator.ModeKeys.TRAIN, dataclasses.replace(PARAMS, ema_decay=decay))
+    with model.graph.as_default():
+        weights = tf.compat.v1.trainable_variables()
+        averages = {v.op.name: v for v in tf.compat.v1.global_variables()
+                    if v.op.name.endswith('/' + weight_average.AVERAGE_NAME)}
+    assert sorted(averages) == sorted(f'{v.op.name}/{weight_average.AVERAGE_NAME}'
+                                      for v in weights)
+    kernel = weights[0]
+    average = averages[f'{kernel.op.name}/{weight_average.AVERAGE_NAME}']
+    expected = model.run(kernel)  # An average starts at its weight's initial value.
+    for step in (1, 2, 3):
+        model.run(model.spec.train_op)
+        # The decay ramps up with the step count, at most --ema_decay.
+        rate = min(decay, (1 + step) / (10 + step))
+        expected = rate * expected + (1 - rate) * model.run(kernel)
+        np.testing.assert_allclose(model.run(average), expected, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(model.run(average), model.run(kernel))
 
 
 def test_unknown_and_mismatched_optimizer_flags_are_refused():

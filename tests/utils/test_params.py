@@ -108,10 +108,18 @@ def test_params_are_frozen():
     ('seed', -1, 'an integer >= 0'), ('input_size', 570, 'nearest valid: 556 or 572'),
     ('profile_step', -1, 'an integer >= 0'), ('augment_steps', -1, 'an integer >= 0'),
     ('augment_steps', 100, '0 without --augment'),
+    ('ema_decay', 1.0, r'a number in \[0, 1\)'), ('ema_decay', -0.5, r'a number in \[0, 1\)'),
 ])
 def test_invalid_values_name_the_flag(flag, value, message):
     with pytest.raises(ValueError, match=f'--{flag}.*{message}'):
         Params(data_dir='d', **{flag: value})
+
+
+def test_ema_decay_is_for_training_modes():
+    with pytest.raises(ValueError, match='--ema_decay=0.9 is invalid: expected 0 with '
+                                         '--exec_mode predict'):
+        Params(data_dir='d', exec_mode='predict', ema_decay=0.9)
+    assert Params(data_dir='d', exec_mode='train_and_evaluate', ema_decay=0.9).ema_decay == 0.9
 
 
 def test_main_rejects_a_bad_flag_in_one_line(capsys, tmp_path):

@@ -4,11 +4,12 @@ import os
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image, ImageSequence
 
 import main
 from conftest import SMALL_INPUT, read_log, write_pages
-from utils import images, outputs
+from utils import images, outputs, weight_average
 from utils.errors import DatasetError
 from utils.tiff_io import read_stack
 
@@ -20,11 +21,12 @@ def _pages(path):
 
 @pytest.fixture(scope='module')
 def model_dir(small_dataset, module_tmp_path):
-    """Two training steps and the seed's own prediction of test-volume.tif."""
+    """Two training steps and the seed's own prediction of test-volume.tif; with a moving
+    average of the weights, so every prediction here (checkpoint, export, --tta) loads it."""
     directory = module_tmp_path / 'model'
     assert main.main(['--exec_mode', 'train_and_predict', '--data_dir', small_dataset,
                       '--model_dir', str(directory), '--max_steps', '2', '--input_size',
-                      str(SMALL_INPUT), '--warmup_steps', '0']) == 0
+                      str(SMALL_INPUT), '--warmup_steps', '0', '--ema_decay', '0.5']) == 0
     return directory
 
 
@@ -126,6 +128,41 @@ def test_the_same_page_gives_the_seeds_prediction(model_dir, tmp_path, small_dat
     ours = np.stack(_pages(out / 'test-volume_probs.tif'))
     seeds = np.stack(_pages(model_dir / 'pred' / outputs.PROBS_FILE))
     np.testing.assert_allclose(ours, seeds, atol=1e-6)
+
+
+def _checkpoint_of(model_dir, out, averages):
+    """A copy of model_dir's checkpoint that holds the weights alone: each weight's moving
+    average in its place when `averages`, else the weight itself."""
+    reader = tf.train.load_checkpoint(str(model_dir))
+    suffix = '/' + weight_average.AVERAGE_NAME
+    stored = reader.get_variable_to_shape_map()
+    weights = [name[:-len(suffix)] for name in stored if name.endswith(suffix)]
+    with tf.Graph().as_default():
+        variables = [tf.compat.v1.Variable(reader.get_tensor(name + suffix if averages
+                                                             else name), name=name)
+                     for name in weights]
+        variables.append(tf.compat.v1.Variable(reader.get_tensor('global_step'),
+                                               name='global_step'))
+        with tf.compat.v1.Session() as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            tf.compat.v1.train.Saver(variables).save(session, str(out / 'model.ckpt'),
+                                                     global_step=2)
+
+
+def test_prediction_loads_the_weights_moving_averages(model_dir, tmp_path, small_dataset):
+    assert any('predicting with the moving averages of the weights' in r.get('text', '')
+               for r in read_log(model_dir))
+    probabilities = {}
+    for averages in (True, False):
+        copy = tmp_path / str(averages)
+        copy.mkdir()
+        _checkpoint_of(model_dir, copy, averages)
+        assert main.main(['--exec_mode', 'predict', '--data_dir', small_dataset,
+                          '--model_dir', str(copy)]) == 0
+        probabilities[averages] = np.stack(_pages(copy / 'pred' / outputs.PROBS_FILE))
+    seeds = np.stack(_pages(model_dir / 'pred' / outputs.PROBS_FILE))
+    np.testing.assert_allclose(probabilities[True], seeds, atol=1e-6)
+    assert np.abs(probabilities[False] - seeds).max() > 1e-4
 
 
 def test_a_saved_model_writes_the_same_files(model_dir, predicted, module_tmp_path):
