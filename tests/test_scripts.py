@@ -113,7 +113,8 @@ def test_benchmark_measures_every_row_against_a_bracketing_peak(small_dataset, t
     ('benchmark_prediction.py', ['--sizes', '512,128'],
      '--sizes=[512, 128]: expected three sides >= 1'),
     ('benchmark_prediction.py', ['--sizes', '512,x,9'], "--sizes='512,x,9': expected three"),
-    ('benchmark_prediction.py', ['--batch_size', 0], '--batch_size must be >= 1'),
+    ('benchmark_prediction.py', ['--batch_size', 0], '--batch_size and --repeats must be >= 1'),
+    ('benchmark_prediction.py', ['--repeats', 0], '--batch_size and --repeats must be >= 1'),
     ('benchmark_prediction.py', ['--large_pages', 1], '--large_pages=1: expected >= 2'),
 ])
 def test_benchmarks_reject_bad_flags_before_measuring(script, flags, message, tmp_path):
