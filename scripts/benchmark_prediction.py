@@ -16,8 +16,9 @@ pipeline, the network and the writers together. Cases:
   memory of every run is reported, to show whether it grows with the stack's length.
 
 It prints a Markdown table and writes every measured figure as JSON. Shared machines are
-noisy, and other tenants only ever slow a run down: the cases are measured --repeats times in
-turn and each reports its fastest; compare figures of one run, not across runs.
+noisy, and other tenants only ever slow a process down: the cases are measured --repeats times
+in turn, and each figure is taken from its least disturbed repeat (the shortest wall time of
+each process); compare figures of one run, not across runs.
 """
 import argparse
 import datetime
@@ -53,8 +54,9 @@ def parse_args(argv):
                         help='sides of the slice, small and large cases (smaller ones for a '
                              'quick check)')
     parser.add_argument('--batch_size', type=int, default=4)
-    parser.add_argument('--repeats', type=int, default=2,
-                        help='measure every case this many times, in turn; report the fastest')
+    parser.add_argument('--repeats', type=int, default=3,
+                        help='measure every case this many times, in turn, and keep the least '
+                             'disturbed figures')
     args = parser.parse_args(argv)
     try:
         args.sizes = [int(side) for side in args.sizes.split(',')]
@@ -115,7 +117,7 @@ def _tiles(pages):
 
 def _marginal(name, scratch, model_dir, write, pages, batch_size, first=None):
     """Predicts the `first` of `pages` (half by default) and then all of them, each set written
-    by `write` into a folder of its own; the rate of the extra tiles over the extra time."""
+    by `write` into a folder of its own; their wall times and the extra tiles of the second."""
     first = first or len(pages) // 2
     seconds, peak_rss = [], []
     for count in (first, len(pages)):
@@ -127,14 +129,12 @@ def _marginal(name, scratch, model_dir, write, pages, batch_size, first=None):
         seconds.append(run_seconds)
         peak_rss.append(run_rss)
     tiles, pixels = (b - a for a, b in zip(_tiles(pages[:first]), _tiles(pages)))
-    extra = seconds[1] - seconds[0]
     return {'case': name, 'inputs': [first, len(pages)], 'seconds': seconds,
-            'peak_rss_mib': peak_rss, 'extra_tiles': tiles, 'tiles_per_sec': tiles / extra,
-            'input_mpixels_per_sec': pixels / extra / 1e6,
+            'peak_rss_mib': peak_rss, 'extra_tiles': tiles, 'extra_pixels': pixels,
             'tile_side': plan_tiles(*pages[0].shape).input_shape[0]}
 
 
-def _compute_only(scratch, model_dir, slices, batch_size, steps=24, warmup=4):
+def _compute_only(scratch, model_dir, slices, batch_size, steps=14, warmup=2):
     """The inference rate of the benchmark modes on the tiles `slices` are cut into, in tiles
     per second: `--exec_mode predict --benchmark` runs the inference half of `--exec_mode
     benchmark` (batches of tiles already in memory, nothing read or written per batch) without
@@ -168,11 +168,25 @@ def _compute_data(scratch, slices):
     return data_dir
 
 
-def _fastest(measured):
-    """The fastest of one case's repeated measurements, with every repeat's rate beside it."""
-    best = dict(max(measured, key=lambda row: row['tiles_per_sec']))
-    best['every_tiles_per_sec'] = [row['tiles_per_sec'] for row in measured]
-    return best
+def _combined(repeats):
+    """One case's repeated measurements as one row. Other tenants only ever add time, so the
+    least disturbed figure of each process is its shortest wall time over the repeats (the
+    rate of the extra tiles is taken between those), or, for the compute case, timed inside
+    its process, its fastest repeat. Memory keeps the highest of each process."""
+    row = dict(repeats[0], peak_rss_mib=[max(rss) for rss in
+                                         zip(*(r['peak_rss_mib'] for r in repeats))])
+    if 'seconds' in row:
+        row['every_seconds'] = [r['seconds'] for r in repeats]
+        row['seconds'] = [min(times) for times in zip(*row['every_seconds'])]
+        extra = row['seconds'][1] - row['seconds'][0]
+        row['tiles_per_sec'] = row['extra_tiles'] / extra
+        row['input_mpixels_per_sec'] = row['extra_pixels'] / extra / 1e6
+    else:
+        row['every_tiles_per_sec'] = [r['tiles_per_sec'] for r in repeats]
+        fastest = max(repeats, key=lambda r: r['tiles_per_sec'])
+        row.update(tiles_per_sec=fastest['tiles_per_sec'],
+                   input_mpixels_per_sec=fastest['input_mpixels_per_sec'])
+    return row
 
 
 def _train_one_step(scratch):
@@ -220,7 +234,7 @@ def main(argv=None):
                           args.batch_size),
                 _marginal('large_stack', folder, model_dir, _write_tiff, large_pages,
                           args.batch_size, first=1)])
-    rows = [_fastest(measured) for measured in zip(*repeats)]
+    rows = [_combined(measured) for measured in zip(*repeats)]
     png, stack, compute, tiny, big = rows
     report = {'machine': machine(), 'batch_size': args.batch_size, 'repeats': args.repeats,
               'rows': rows, 'ratios': {
@@ -234,16 +248,19 @@ def main(argv=None):
     with open(args.output, 'w') as out:
         json.dump(report, out, indent=1)
     print(f'{report["machine"]["cpu"]}, {report["machine"]["cores"]} cores, '
-          f'{report["machine"]["date"]}, --batch_size {args.batch_size}, fastest of '
+          f'{report["machine"]["date"]}, --batch_size {args.batch_size}, --repeats '
           f'{args.repeats}\n')
-    print('| case | inputs | tile | tiles/s | every repeat | tile input Mpx/s | peak RSS MiB |')
+    print('| case | inputs | wall s of each repeat, or its tiles/s | tile | tiles/s | '
+          'tile input Mpx/s | peak RSS MiB |')
     print('| --- | --- | --- | --- | --- | --- | --- |')
     for row in rows:
         inputs = ' then '.join(map(str, row.get('inputs', []))) or '-'
-        every = ', '.join(f'{rate:.3f}' for rate in row['every_tiles_per_sec'])
+        every = ('; '.join(' then '.join(f'{t:.0f}' for t in times)
+                           for times in row['every_seconds']) if 'every_seconds' in row
+                 else '; '.join(f'{rate:.3f}' for rate in row['every_tiles_per_sec']))
         rss = ' then '.join(f'{mib:.0f}' for mib in row['peak_rss_mib'])
-        print(f'| {row["case"]} | {inputs} | {row["tile_side"]} | {row["tiles_per_sec"]:.3f} | '
-              f'{every} | {row["input_mpixels_per_sec"]:.3f} | {rss} |')
+        print(f'| {row["case"]} | {inputs} | {every} | {row["tile_side"]} | '
+              f'{row["tiles_per_sec"]:.3f} | {row["input_mpixels_per_sec"]:.3f} | {rss} |')
     print()
     for name, value in report['ratios'].items():
         print(f'{name}: {value:.3f}')
