@@ -121,7 +121,8 @@ def test_train_and_predict_finishes_and_predicts_once(small_dataset, tmp_path):
 
 
 def _rank_pids(model_dir, rank):
-    """PIDs of the main.py processes of `rank` that train into `model_dir`."""
+    """PIDs of the processes of `rank` (main.py, or a helper running it) that train into
+    `model_dir`."""
     pids = []
     for entry in os.listdir('/proc'):
         if not entry.isdigit():
@@ -131,18 +132,18 @@ def _rank_pids(model_dir, rank):
             cmdline = open(f'/proc/{entry}/cmdline', 'rb').read()
         except OSError:
             continue
-        if (f'HOROVOD_RANK={rank}'.encode() in environ and MAIN.encode() in cmdline
-                and str(model_dir).encode() in cmdline):
+        if (f'HOROVOD_RANK={rank}'.encode() in environ and str(model_dir).encode() in cmdline
+                and any(program.encode() in cmdline for program in (MAIN, SLOWED))):
             pids.append(int(entry))
     return pids
 
 
-def _start_endless_run(data_dir, model_dir, env=None):
+def _start_endless_run(data_dir, model_dir, env=None, program=(MAIN,)):
     """Starts a 2-process training that would run for hours; returns it once at step 2,
     with the PIDs of rank 1."""
     process = horovodrun(2, ['--exec_mode', 'train', '--data_dir', data_dir,
                              '--model_dir', str(model_dir), '--max_steps', '100000',
-                             *TRAIN_FLAGS], env=env)
+                             *TRAIN_FLAGS], env=env, program=program)
     deadline = time.time() + 300
     while not any(r.get('step') == 2 for r in _records_so_far(model_dir)):
         assert process.poll() is None, process.communicate()[0]
@@ -191,7 +192,7 @@ def test_a_frozen_rank_ends_the_job(small_dataset, tmp_path):
     assert time.time() - stopped_at < 90, output
 
 
-SLOW_EVALUATION = os.path.join(ROOT, 'tests', 'helpers', 'slow_evaluation.py')
+SLOWED = os.path.join(ROOT, 'tests', 'helpers', 'slowed.py')
 STALL_SHUTDOWN_SECONDS = 2
 
 
@@ -210,7 +211,7 @@ def test_the_other_ranks_wait_out_a_long_evaluation(small_dataset, tmp_path):
         2, ['--exec_mode', 'train_and_evaluate', '--data_dir', small_dataset, '--model_dir',
             str(model_dir), '--fold', '1', '--num_folds', '2', '--max_steps', '2',
             '--eval_every', '1', *TRAIN_FLAGS],
-        program=(SLOW_EVALUATION, str(3 * STALL_SHUTDOWN_SECONDS)), env=env))
+        program=(SLOWED, 'evaluation', str(3 * STALL_SHUTDOWN_SECONDS)), env=env))
     assert code == 0, output
     records = read_log(model_dir)
     evaluations = [i for i, r in enumerate(records) if r.get('step') == 'evaluate']
@@ -223,9 +224,12 @@ def test_the_other_ranks_wait_out_a_long_evaluation(small_dataset, tmp_path):
 
 def test_sigterm_to_one_rank_stops_both_after_the_same_step(small_dataset, tmp_path):
     """The ranks agree on the signal before each step: rank 0, which received nothing, stops
-    after the same step as rank 1 and saves it."""
+    after the same step as rank 1 and saves it. Every save sleeps a few seconds first
+    (tests/helpers), so rank 1, with nothing to save, would exit long before rank 0 is done,
+    and horovodrun would end rank 0 then, unless rank 1 waits for it."""
     model_dir = tmp_path / 'model'
-    process, victims = _start_endless_run(small_dataset, model_dir)
+    process, victims = _start_endless_run(small_dataset, model_dir,
+                                          program=(SLOWED, 'checkpoint', '5'))
     for pid in victims:
         os.kill(pid, signal.SIGTERM)
     code, output = finish(process, timeout=180)
