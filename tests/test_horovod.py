@@ -144,13 +144,18 @@ def _start_endless_run(data_dir, model_dir, env=None, program=(MAIN,)):
     process = horovodrun(2, ['--exec_mode', 'train', '--data_dir', data_dir,
                              '--model_dir', str(model_dir), '--max_steps', '100000',
                              *TRAIN_FLAGS], env=env, program=program)
-    deadline = time.time() + 300
-    while not any(r.get('step') == 2 for r in _records_so_far(model_dir)):
-        assert process.poll() is None, process.communicate()[0]
-        assert time.time() < deadline, 'training did not start'
-        time.sleep(1)
-    victims = _rank_pids(model_dir, 1)
-    assert victims
+    try:
+        deadline = time.time() + 300
+        while not any(r.get('step') == 2 for r in _records_so_far(model_dir)):
+            assert process.poll() is None, process.communicate()[0]
+            assert time.time() < deadline, 'training did not start'
+            time.sleep(1)
+        victims = _rank_pids(model_dir, 1)
+        assert victims
+    except BaseException:
+        # An endless run left behind would slow every later test and outlive the suite.
+        os.killpg(process.pid, signal.SIGKILL)
+        raise
     return process, victims
 
 
