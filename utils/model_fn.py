@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from model.unet import unet
 from utils import distributed as dist_lib
-from utils import losses, precision, weight_average
+from utils import checkpoints, losses, precision, weight_average
 from utils.divergence import finite_guard
 from utils.data_files import BACKGROUND
 from utils.hooks import inspection_hooks
@@ -92,7 +92,7 @@ def build_model_fn(logger, distributed, amp=precision.Amp()):
 def _predicting_scaffold(config, logger):
     """Loads the weights' moving averages in place of the weights when the checkpoint
     predicted with holds them (a run with --ema_decay); else the weights as trained."""
-    checkpoint = config and tf.train.latest_checkpoint(config.model_dir)
+    checkpoint = config and checkpoints.latest_checkpoint(config.model_dir)
     saver = weight_average.loading_saver(checkpoint)
     if saver is None:
         return None
