@@ -47,7 +47,7 @@ JEMALLOC = 'libjemalloc.so.2'
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--data_dir', help='ISBI-format data for the pipeline and whole-slice '
                                            'runs (default: 30+8 generated 512x512 slices)')
     parser.add_argument('--output', default=os.path.join('results', 'benchmark.json'))

@@ -43,7 +43,7 @@ MAIN = os.path.join(ROOT, 'main.py')
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--output', default=os.path.join('results', 'benchmark_prediction.json'))
     parser.add_argument('--slices', type=int, default=16,
                         help='n for the 512x512 cases (PNG files and TIFF stack)')

@@ -48,7 +48,7 @@ def measure(size, repeats, dtype_name):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--size', type=int, default=4096, help='matrix side')
     parser.add_argument('--repeats', type=int, default=5, help='timed products per dtype')
     args = parser.parse_args(argv)

@@ -112,7 +112,7 @@ def measure(dtype, channels_last, steps, warmup_steps, size):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--steps', type=int, default=5)
     parser.add_argument('--warmup_steps', type=int, default=2)
     parser.add_argument('--input_size', type=int, default=572,
