@@ -120,6 +120,24 @@ def test_script_launches_main_with_valid_flags(script, form, tmp_path):
     assert ('libjemalloc.so.2' in preload) == bool(ctypes.util.find_library('jemalloc'))
 
 
+@pytest.mark.parametrize('cv_script, fold_script', [
+    ('unet_TRAIN_EVAL_CV_CPU.sh', 'unet_TRAIN_EVAL_FOLD0_CPU.sh'),
+    ('unet_TRAIN_EVAL_CV_1GPU.sh', 'unet_TRAIN_EVAL_FOLD0_1GPU.sh'),
+    ('unet_TRAIN_EVAL_CV_8GPU.sh', 'unet_TRAIN_EVAL_FOLD0_1GPU.sh')])
+def test_cross_validation_trains_each_fold_with_the_fold_scripts_schedule(
+        cv_script, fold_script, tmp_path):
+    """The schedule is written in both scripts; a change to one alone would score the
+    cross-validation with another recipe than the one the fold-0 figures describe."""
+    schedules = []
+    for script in (cv_script, fold_script):
+        result, lines = _recording(tmp_path, script, 'main.py', 'data', 'results', '2')
+        assert result.returncode == 0, result.stderr
+        _, flags, _ = _main_argv(lines[1], lines[2:], _processes(script))
+        params = vars(main.build_parser().parse_args(flags))
+        schedules.append({k: v for k, v in params.items() if k not in ('fold', 'model_dir')})
+    assert schedules[0] == schedules[1]
+
+
 def test_the_batch_size_is_optional(tmp_path):
     result, lines = _recording(tmp_path, 'unet_FP32_1GPU.sh', '.', 'data', 'results')
     assert result.returncode == 0, result.stderr
