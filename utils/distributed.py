@@ -67,6 +67,12 @@ def from_chief(value, distributed):
     return value
 
 
+def barrier(distributed):
+    """Returns on each rank once every rank has called it (a broadcast of nothing from rank 0:
+    Horovod's TensorFlow API has no barrier of its own)."""
+    from_chief(None, distributed)
+
+
 def allgather_fn(distributed):
     """hvd.allgather when several processes run, None for one."""
     return hvd.allgather if distributed.horovod else None

@@ -74,7 +74,7 @@ def train(estimator, params, logger, distributed, data, weights=None, until=None
     # Every rank waits here until rank 0 has saved its last step: a rank stopped by a signal
     # exits with an error, and horovodrun then ends the others at once, which would cut
     # rank 0's checkpoint short (rank 1 has nothing to save and would get there first).
-    dist_lib.from_chief(None, distributed)
+    dist_lib.barrier(distributed)
     # A signal that arrived after the last step stopped nothing, but was still asked for.
     signum = stop_hook.stop_signal or signals.received
     if signum is not None:
