@@ -13,8 +13,8 @@ import sys
 
 from utils import quiet_tensorflow
 from utils.errors import Interrupted, UserError
-from utils.params import (DEFAULTS, EXEC_MODES, LOSSES, LR_SCALINGS, LR_SCHEDULES, OPTIMIZERS,
-                          Params)
+from utils.params import (AUGMENTATIONS, DEFAULTS, EXEC_MODES, LOSSES, LR_SCALINGS,
+                          LR_SCHEDULES, OPTIMIZERS, Params)
 
 LOG_FILE = 'log.jsonl'
 
@@ -79,6 +79,11 @@ def build_parser():
                         help='With --augment, augment only the first N training steps and '
                              'train on the slices as they are after them (0: augment every '
                              'step)')
+    parser.add_argument('--augmentation', choices=AUGMENTATIONS,
+                        default=DEFAULTS['augmentation'],
+                        help='With --augment, full: all of the above; flips: the 8 mirror '
+                             'images and quarter turns and the brightness shift, nothing '
+                             'that resamples the pixels')
     parser.add_argument('--optimizer', choices=OPTIMIZERS, default=DEFAULTS['optimizer'],
                         help='SGD with momentum, as the paper and the seed, or Adam '
                              '(NVIDIA\'s later recipe; use a learning rate near 1e-4)')

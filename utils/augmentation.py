@@ -20,12 +20,23 @@ BRIGHTNESS_DELTA = 0.2
 """Largest shift of the intensities, in units of the [-1, 1] range."""
 
 
-def augment(image, mask, seed):
-    """Applies every augmentation in turn, each with its own seed split from `seed`."""
+def augment(image, mask, seed, kind='full'):
+    """Applies the augmentations of `kind` in turn, each with its own seed split from `seed`.
+
+    'full': flips, then one resampling for rotation, zoom and elastic deformation, then
+    brightness. 'flips': the same flips and brightness draws, with a transposition (a coin
+    toss, like the flips) in place of the resampling, so pixels move whole: together the
+    three give the 8 mirror images and quarter turns of the window.
+    """
     seeds = tf.random.experimental.stateless_split(seed, 4)
     image, mask = flip_left_right(image, mask, seeds[0])
     image, mask = flip_up_down(image, mask, seeds[1])
-    image, mask = deform(image, mask, seeds[2])
+    if kind == 'full':
+        image, mask = deform(image, mask, seeds[2])
+    elif kind == 'flips':
+        image, mask = transpose(image, mask, seeds[2])
+    else:
+        raise ValueError(f'unknown augmentation {kind!r}')
     return adjust_brightness(image, mask, seeds[3])
 
 
@@ -41,6 +52,13 @@ def flip_left_right(image, mask, seed):
 def flip_up_down(image, mask, seed):
     """Mirrors both along the height with probability 1/2."""
     return tf.cond(_coin(seed), lambda: (image[::-1], mask[::-1]), lambda: (image, mask))
+
+
+def transpose(image, mask, seed):
+    """Swaps rows and columns of both with probability 1/2."""
+    return tf.cond(_coin(seed), lambda: (tf.transpose(image, [1, 0, 2]),
+                                         tf.transpose(mask, [1, 0, 2])),
+                   lambda: (image, mask))
 
 
 def adjust_brightness(image, mask, seed):

@@ -18,7 +18,8 @@ def normalize(pixels):
 
 
 def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=0,
-                   weights=None, first_sample=0, augment_steps=0):
+                   weights=None, first_sample=0, augment_steps=0,
+                   augmentation_kind='full'):
     """Makes the Estimator's training input_fn.
 
     Sample i of rank r draws its slice, window and augmentation from the stateless seed
@@ -34,6 +35,7 @@ def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=
             s * batch_size, so it draws the samples an uninterrupted run would have.
         augment_steps: with `augment`, only the samples of the first `augment_steps` steps
             are augmented (0: all); later ones are the same windows unaugmented.
+        augmentation_kind: with `augment`, the `kind` of utils.augmentation.augment.
 
     Returns:
         A function returning a dataset of (image float32 `[batch, in, in, 1]` in [-1, 1],
@@ -81,10 +83,10 @@ def train_input_fn(volume, classes, input_size, batch_size, augment, seed, rank=
             # switches at the same sample as an uninterrupted one.
             image, mask = tf.cond(
                 index < augment_steps * batch_size,
-                lambda: augmentation.augment(image, mask, augment_seed),
+                lambda: augmentation.augment(image, mask, augment_seed, augmentation_kind),
                 lambda: (image, mask))
         elif augment:
-            image, mask = augmentation.augment(image, mask, augment_seed)
+            image, mask = augmentation.augment(image, mask, augment_seed, augmentation_kind)
         valid = mask[BORDER:BORDER + out, BORDER:BORDER + out]
         labels = {'classes': tf.cast(valid[..., 0], tf.int32)}
         if weights is not None:

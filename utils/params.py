@@ -14,6 +14,7 @@ DEFAULT_MOMENTUM = 0.99
 LR_SCALINGS = ('none', 'linear')
 LR_SCHEDULES = ('inverse_time', 'cosine')
 LOSSES = ('ce_dice', 'weighted_ce', 'weighted_ce_dice')
+AUGMENTATIONS = ('full', 'flips')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Params:
     ema_decay: float = 0.0
     augment: bool = False
     augment_steps: int = 0
+    augmentation: str = 'full'
     optimizer: str = 'momentum'
     lr_scaling: str = 'none'
     input_size: int = INPUT_TILE
@@ -100,6 +102,10 @@ class Params:
         _check(self.augment_steps >= 0, 'augment_steps', self.augment_steps, 'an integer >= 0')
         _check(self.augment or not self.augment_steps, 'augment_steps', self.augment_steps,
                '0 without --augment (it limits augmentation to the first steps)')
+        _check(self.augmentation in AUGMENTATIONS, 'augmentation', self.augmentation,
+               f'one of {", ".join(AUGMENTATIONS)}')
+        _check(self.augment or self.augmentation == 'full', 'augmentation', self.augmentation,
+               'full (the default) without --augment (it chooses what --augment does)')
         _check(not (self.benchmark and self.evaluates), 'benchmark', self.benchmark,
                'no --benchmark with an evaluate mode (it times training and prediction only)')
         _check(not self.tta or (self.predicts or self.evaluates) and not self.benchmarks, 'tta',

@@ -56,7 +56,8 @@ def train(estimator, params, logger, distributed, data, weights=None, until=None
         input_fn = data_loader.train_input_fn(*data, params.input_size, params.batch_size,
                                               params.augment, params.seed, distributed.rank,
                                               weights, first_sample=start * params.batch_size,
-                                              augment_steps=params.augment_steps)
+                                              augment_steps=params.augment_steps,
+                                              augmentation_kind=params.augmentation)
     with StopSignals() as signals:
         stop_hook = StopOnSignalHook(signals, dist_lib.max_fn(distributed), start)
         try:

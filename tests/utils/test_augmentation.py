@@ -1,3 +1,5 @@
+import functools
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -20,8 +22,19 @@ def _seed(value):
     return tf.constant([value, 7], tf.int64)
 
 
-@pytest.mark.parametrize('transform', [augmentation.augment, augmentation.deform,
-                                       augmentation.flip_left_right, augmentation.flip_up_down])
+FLIPS_ONLY = functools.partial(augmentation.augment, kind='flips')
+FLIPS_ONLY.__name__ = 'augment_flips'
+
+
+def _dihedral(array):
+    """The 8 mirror images and quarter turns of an `[S, S, C]` array."""
+    turns = [np.rot90(array, k) for k in range(4)]
+    return turns + [turn[:, ::-1] for turn in turns]
+
+
+@pytest.mark.parametrize('transform', [augmentation.augment, FLIPS_ONLY, augmentation.deform,
+                                       augmentation.flip_left_right, augmentation.flip_up_down,
+                                       augmentation.transpose])
 def test_image_and_mask_stay_aligned(transform):
     image, mask = _pattern()
     for value in range(6):
@@ -69,3 +82,27 @@ def test_flips_happen_for_some_seeds_and_not_others():
     flipped = [not np.array_equal(augmentation.flip_left_right(image, mask, _seed(v))[0].numpy(),
                                   image.numpy()) for v in range(16)]
     assert any(flipped) and not all(flipped)
+
+
+def test_flips_only_moves_pixels_whole_into_all_8_orientations():
+    image, mask = _pattern()
+    candidates = list(zip(_dihedral(image.numpy()), _dihedral(mask.numpy())))
+    seen = set()
+    for value in range(40):
+        out_image, out_mask = (t.numpy() for t in FLIPS_ONLY(image, mask, _seed(value)))
+        matches = [i for i, (_, m) in enumerate(candidates) if np.array_equal(out_mask, m)]
+        assert len(matches) == 1, value
+        moved = candidates[matches[0]][0]
+        # Nothing resampled: the image is the moved one plus one brightness shift (the
+        # pattern's +-0.8 never reaches the clip).
+        shift = out_image - moved
+        assert np.allclose(shift, shift[0, 0, 0], atol=1e-6)
+        assert abs(shift[0, 0, 0]) <= augmentation.BRIGHTNESS_DELTA + 1e-6
+        seen.add(matches[0])
+    assert seen == set(range(8))
+
+
+def test_an_unknown_kind_is_an_error():
+    image, mask = _pattern()
+    with pytest.raises(ValueError, match="unknown augmentation 'warp'"):
+        augmentation.augment(image, mask, _seed(0), kind='warp')

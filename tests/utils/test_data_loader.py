@@ -136,3 +136,18 @@ def test_augment_steps_augments_only_the_first_steps(small_dataset):
                                          first_sample=3 * 2, augment_steps=2)
     images, _ = next(resumed().as_numpy_iterator())
     assert np.array_equal(images, plain[3][0])
+
+
+def test_flips_only_windows_are_the_plain_ones_turned_or_mirrored(small_dataset):
+    volume, classes = load_training_data(small_dataset)
+    input_fn = data_loader.train_input_fn(volume, classes, SMALL_INPUT, 2, True, 0,
+                                          augmentation_kind='flips')
+    flipped = [b for b, _ in zip(input_fn().as_numpy_iterator(), range(3))]
+    plain = _train_batches(volume, classes, augment=False)
+    moved = 0
+    for (_, labels), (_, plain_labels) in zip(flipped, plain):
+        for label, plain_label in zip(labels['classes'], plain_labels):
+            turns = [np.rot90(plain_label, k) for k in range(4)]
+            assert any(np.array_equal(label, t) for t in turns + [t[:, ::-1] for t in turns])
+            moved += not np.array_equal(label, plain_label)
+    assert moved  # Augmented, not passed through.

@@ -108,6 +108,8 @@ def test_params_are_frozen():
     ('seed', -1, 'an integer >= 0'), ('input_size', 570, 'nearest valid: 556 or 572'),
     ('profile_step', -1, 'an integer >= 0'), ('augment_steps', -1, 'an integer >= 0'),
     ('augment_steps', 100, '0 without --augment'),
+    ('augmentation', 'warp', 'one of full, flips'),
+    ('augmentation', 'flips', 'full .*without --augment'),
     ('ema_decay', 1.0, r'a number in \[0, 1\)'), ('ema_decay', -0.5, r'a number in \[0, 1\)'),
 ])
 def test_invalid_values_name_the_flag(flag, value, message):
