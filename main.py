@@ -71,7 +71,7 @@ def build_parser():
                              'then use it instead of the last weights (default: 0, none)')
     parser.add_argument('--augment', dest='augment', action='store_true',
                         help='Augment training samples: flips, rotation, crop-and-resize, '
-                             'elastic deformation, brightness')
+                             'elastic deformation, brightness (see --augmentation)')
     parser.add_argument('--no-augment', dest='augment', action='store_false')
     parser.set_defaults(augment=DEFAULTS['augment'])
     parser.add_argument('--augment_steps', type=int, metavar='N',
@@ -81,9 +81,9 @@ def build_parser():
                              'step)')
     parser.add_argument('--augmentation', choices=AUGMENTATIONS,
                         default=DEFAULTS['augmentation'],
-                        help='With --augment, full: all of the above; flips: the 8 mirror '
-                             'images and quarter turns and the brightness shift, nothing '
-                             'that resamples the pixels')
+                        help='With --augment, full: every one --augment names (default); flips: the '
+                             '8 mirror images and quarter turns and the brightness shift, '
+                             'nothing that resamples the pixels')
     parser.add_argument('--optimizer', choices=OPTIMIZERS, default=DEFAULTS['optimizer'],
                         help='SGD with momentum, as the paper and the seed, or Adam '
                              '(NVIDIA\'s later recipe; use a learning rate near 1e-4)')
