@@ -16,4 +16,4 @@ exec python "$(dirname "$MAIN")/utils/cross_validation.py" --results "$RESULTS_D
   --exec_mode train_and_evaluate --num_folds 5 --data_dir "$DATA_DIR" \
   --batch_size "$BATCH_SIZE" --max_steps 40000 --eval_every 1000 \
   --save_checkpoints_steps 1000 --optimizer adam --learning_rate 0.0001 --augment \
-  --log_every 100 --warmup_steps 200 "${FLAGS[@]}"
+  --augment_steps 39600 --log_every 100 --warmup_steps 200 "${FLAGS[@]}"

@@ -138,6 +138,25 @@ def test_cross_validation_trains_each_fold_with_the_fold_scripts_schedule(
     assert schedules[0] == schedules[1]
 
 
+def test_the_gpu_schedule_ends_on_plain_slices_as_the_cpu_one_does(tmp_path):
+    """Both fold scripts train augmented, then on the slices as they are. The GPU's last
+    stretch cannot be measured here, so it is sized by what Adam moves the weights, steps x
+    rate: no less than the CPU script's own stretch and no more than the longest one that
+    helped on the CPU, 240 steps at its rate (docs/accuracy.md)."""
+    schedules = {}
+    for script in ('unet_TRAIN_EVAL_FOLD0_CPU.sh', 'unet_TRAIN_EVAL_FOLD0_1GPU.sh'):
+        result, lines = _recording(tmp_path, script, 'main.py', 'data', 'results')
+        assert result.returncode == 0, result.stderr
+        _, flags, _ = _main_argv(lines[1], lines[2:], 1)
+        schedules[script] = Params(**vars(main.build_parser().parse_args(flags)))
+    cpu, gpu = schedules.values()
+    for p in (cpu, gpu):
+        assert p.augment and p.optimizer == 'adam' and 0 < p.augment_steps < p.max_steps
+    cpu_tail = (cpu.max_steps - cpu.augment_steps) * cpu.learning_rate
+    gpu_tail = (gpu.max_steps - gpu.augment_steps) * gpu.learning_rate
+    assert cpu_tail <= gpu_tail <= 240 * cpu.learning_rate
+
+
 def test_the_batch_size_is_optional(tmp_path):
     result, lines = _recording(tmp_path, 'unet_FP32_1GPU.sh', '.', 'data', 'results')
     assert result.returncode == 0, result.stderr
