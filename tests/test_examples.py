@@ -7,6 +7,7 @@ every script runs for real, its schedule shortened by flags after the batch size
 it wrote is checked.
 """
 import ctypes.util
+import dataclasses
 import json
 import os
 import shutil
@@ -78,6 +79,14 @@ def _processes(script):
     return 8 if '8GPU' in script else 2 if '2PROC' in script else 1
 
 
+def _launched_params(tmp_path, script, *args):
+    """The Params main.py would build from the script's recorded launch with `args`."""
+    result, lines = _recording(tmp_path, script, *args)
+    assert result.returncode == 0, result.stderr
+    _, flags, _ = _main_argv(lines[1], lines[2:], _processes(script))
+    return Params(**vars(main.build_parser().parse_args(flags)))
+
+
 def test_every_seed_script_is_there():
     assert set(SEED_SCRIPTS) <= set(SCRIPTS)
 
@@ -130,10 +139,8 @@ def test_cross_validation_trains_each_fold_with_the_fold_scripts_schedule(
     cross-validation with another recipe than the one the fold-0 figures describe."""
     schedules = []
     for script in (cv_script, fold_script):
-        result, lines = _recording(tmp_path, script, 'main.py', 'data', 'results', '2')
-        assert result.returncode == 0, result.stderr
-        _, flags, _ = _main_argv(lines[1], lines[2:], _processes(script))
-        params = vars(main.build_parser().parse_args(flags))
+        params = dataclasses.asdict(_launched_params(tmp_path, script, 'main.py', 'data',
+                                                     'results', '2'))
         schedules.append({k: v for k, v in params.items() if k not in ('fold', 'model_dir')})
     assert schedules[0] == schedules[1]
 
@@ -143,13 +150,8 @@ def test_the_gpu_schedule_ends_on_plain_slices_as_the_cpu_one_does(tmp_path):
     stretch cannot be measured here, so it is sized by what Adam moves the weights, steps x
     rate: no less than the CPU script's own stretch and no more than the longest one that
     helped on the CPU, 240 steps at its rate (docs/accuracy.md)."""
-    schedules = {}
-    for script in ('unet_TRAIN_EVAL_FOLD0_CPU.sh', 'unet_TRAIN_EVAL_FOLD0_1GPU.sh'):
-        result, lines = _recording(tmp_path, script, 'main.py', 'data', 'results')
-        assert result.returncode == 0, result.stderr
-        _, flags, _ = _main_argv(lines[1], lines[2:], 1)
-        schedules[script] = Params(**vars(main.build_parser().parse_args(flags)))
-    cpu, gpu = schedules.values()
+    cpu, gpu = (_launched_params(tmp_path, script, 'main.py', 'data', 'results')
+                for script in ('unet_TRAIN_EVAL_FOLD0_CPU.sh', 'unet_TRAIN_EVAL_FOLD0_1GPU.sh'))
     for p in (cpu, gpu):
         assert p.augment and p.optimizer == 'adam' and 0 < p.augment_steps < p.max_steps
     cpu_tail = (cpu.max_steps - cpu.augment_steps) * cpu.learning_rate
@@ -158,20 +160,15 @@ def test_the_gpu_schedule_ends_on_plain_slices_as_the_cpu_one_does(tmp_path):
 
 
 def test_the_batch_size_is_optional(tmp_path):
-    result, lines = _recording(tmp_path, 'unet_FP32_1GPU.sh', '.', 'data', 'results')
-    assert result.returncode == 0, result.stderr
-    path, flags, _ = _main_argv(lines[1], lines[2:], 1)
-    assert Params(**vars(main.build_parser().parse_args(flags))).batch_size == 1
+    params = _launched_params(tmp_path, 'unet_FP32_1GPU.sh', '.', 'data', 'results')
+    assert params.batch_size == 1
 
 
 @pytest.mark.parametrize('batch', [['1'], []])
 def test_flags_after_the_batch_size_are_passed_on(batch, tmp_path):
-    result, lines = _recording(tmp_path, 'unet_TRAIN_EVAL_FOLD0_CPU.sh', 'main.py', 'data',
-                               'results', *batch, '--loss', 'weighted_ce_dice',
-                               '--max_steps', '960')
-    assert result.returncode == 0, result.stderr
-    _, flags, _ = _main_argv(lines[1], lines[2:], 1)
-    params = Params(**vars(main.build_parser().parse_args(flags)))
+    params = _launched_params(tmp_path, 'unet_TRAIN_EVAL_FOLD0_CPU.sh', 'main.py', 'data',
+                              'results', *batch, '--loss', 'weighted_ce_dice',
+                              '--max_steps', '960')
     assert params.loss == 'weighted_ce_dice' and params.max_steps == 960
     assert params.augment_steps == 560  # The script's, not overridden.
 
