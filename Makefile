@@ -1,6 +1,7 @@
-# The two commands of the README, each setting up what it needs first (idempotently):
-#   make demo   generate synthetic ISBI-format data, train, predict, report held-out Dice
-#   make test   the test suite (what CI runs)
+# The commands of the README, each setting up what it needs first (idempotently):
+#   make demo        generate synthetic ISBI-format data, train, predict, report held-out Dice
+#   make test        the test suite (what CI runs)
+#   make test-quick  the unit tests alone (no training run): the inner loop of a change
 # A virtual environment in .venv gets requirements.txt, then Horovod built from source
 # against that TensorFlow with Gloo (no MPI needed); `make test` adds requirements-test.txt.
 
@@ -12,7 +13,7 @@ REQUIREMENTS_STAMP := $(VENV)/.requirements-installed
 TEST_REQUIREMENTS_STAMP := $(VENV)/.test-requirements-installed
 HOROVOD_STAMP := $(VENV)/.horovod-$(HOROVOD_VERSION)-installed
 
-.PHONY: setup demo test
+.PHONY: setup demo test test-quick
 
 setup: $(HOROVOD_STAMP)
 
@@ -41,3 +42,7 @@ demo: setup
 
 test: setup $(TEST_REQUIREMENTS_STAMP)
 	$(PYTHON) -m pytest tests
+
+# tests/commands/ runs the commands end to end; everything else is a unit test.
+test-quick: setup $(TEST_REQUIREMENTS_STAMP)
+	$(PYTHON) -m pytest tests --ignore=tests/commands

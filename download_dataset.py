@@ -59,8 +59,8 @@ def pixels_sha256(stack):
 
 def verify(path, spec):
     """Raises DownloadError unless `path` is a TIFF matching `spec`."""
-    from utils.errors import DatasetError
-    from utils.tiff_io import read_stack
+    from utils.runtime.errors import DatasetError
+    from utils.data.tiff_io import read_stack
     try:
         stack = read_stack(path)
     except DatasetError as err:

@@ -195,7 +195,7 @@ def markdown(rows):
 
 
 def machine():
-    from utils import precision
+    from utils.runtime import precision
     model = platform.processor()
     try:
         with open(precision.CPUINFO) as cpuinfo:
@@ -218,7 +218,7 @@ def machine():
 def main(argv=None):
     args = parse_args(argv)
     # TensorFlow (through model.unet) only once the flags are known to be valid.
-    from utils.quiet_tensorflow import import_tensorflow
+    from utils.runtime.quiet_tensorflow import import_tensorflow
     import_tensorflow()
     from model.flops import forward_flops, training_flops
     preload = ctypes.util.find_library('jemalloc') and JEMALLOC if args.jemalloc == 'auto' else None
@@ -297,8 +297,8 @@ def main(argv=None):
 def _whole_slice(runner, reference, data_dir, measure):
     """Inference of the test slices as the product tiles them, against the --input_size tiles
     that would cover a slice (four 572x572 tiles, with 388x388 outputs, for 512x512)."""
-    from utils.tiff_io import read_stack
-    from utils.tiling import plan_tiles
+    from utils.data.tiff_io import read_stack
+    from utils.data.tiling import plan_tiles
     whole = runner.main(['--exec_mode', 'predict', '--benchmark', '--batch_size', '1',
                          '--data_dir', data_dir, *measure])
     params = reference['params']
@@ -355,7 +355,7 @@ def _pytorch(runner, args, reference, flop_per_image):
 
 
 def _generate_data(scratch):
-    from utils import synthetic
+    from utils.data import synthetic
     data_dir = os.path.join(scratch, 'data')
     synthetic.generate_dataset(data_dir, seed=0, train_pages=30, test_pages=8, size=512)
     return data_dir

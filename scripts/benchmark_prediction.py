@@ -35,9 +35,9 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from utils import synthetic  # noqa: E402
-from utils.tiff_io import write_stack  # noqa: E402
-from utils.tiling import plan_tiles  # noqa: E402
+from utils.data import synthetic  # noqa: E402
+from utils.data.tiff_io import write_stack  # noqa: E402
+from utils.data.tiling import plan_tiles  # noqa: E402
 
 MAIN = os.path.join(ROOT, 'main.py')
 

@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from utils.quiet_tensorflow import import_tensorflow  # noqa: E402
+from utils.runtime.quiet_tensorflow import import_tensorflow  # noqa: E402
 
 DTYPES = ('float32', 'bfloat16')
 

@@ -13,8 +13,8 @@ sys.path.insert(0, ROOT)
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 
 import main  # noqa: E402
-from utils import synthetic  # noqa: E402
-from utils.tiff_io import write_stack  # noqa: E402
+from utils.data import synthetic  # noqa: E402
+from utils.data.tiff_io import write_stack  # noqa: E402
 
 SHARED_ISBI = os.path.join(ROOT, '..', 'shared', 'data', 'isbi2012')
 SMALL_INPUT = 204
@@ -94,3 +94,15 @@ def read_log(model_dir):
     """The records of <model_dir>/log.jsonl."""
     with open(os.path.join(model_dir, main.LOG_FILE)) as f:
         return [json.loads(line) for line in f]
+
+
+def identity_model():
+    """Stands in for the network: the tiles' centres, 0..1, as the probability of background
+    (the same shapes as the U-Net's outputs)."""
+    from model.sizes import BORDER
+
+    def predict_batches(batched):
+        for batch in batched.batches():
+            centre = batch[:, BORDER:-BORDER, BORDER:-BORDER].astype(np.float32) / 255
+            yield {'probabilities': np.stack([1 - centre, centre], axis=-1)}
+    return predict_batches

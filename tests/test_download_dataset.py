@@ -16,7 +16,7 @@ import pytest
 
 import download_dataset
 from conftest import write_pages
-from utils.tiff_io import read_stack
+from utils.data.tiff_io import read_stack
 
 NAMES = tuple(download_dataset.CHALLENGE)
 

@@ -1,1 +1,2 @@
-"""Everything around the model: parameters, data, model_fn, runner, hooks."""
+"""Everything around the model, by stage, each importing only those below it (.importlinter):
+run -> graph, outputs -> hooks -> data -> runtime."""

@@ -1,4 +1,5 @@
-"""SessionRunHooks, one concern per module."""
+"""SessionRunHooks, one concern per module: progress, inspection of the executed graph, the
+profiler, stopping on a signal, the ranks' consistency. May import utils.runtime only."""
 from utils.hooks.executed_graph_hook import ExecutedGraphHook
 from utils.hooks.profile_hook import ProfileHook
 

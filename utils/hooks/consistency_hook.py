@@ -8,7 +8,7 @@ checksum of the weights and of the samples each rank consumed, and rank 0 logs t
 """
 import tensorflow as tf
 
-from utils.errors import UserError
+from utils.runtime.errors import UserError
 
 
 def tensor_checksum(tensors):

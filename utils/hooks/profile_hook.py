@@ -13,7 +13,7 @@ import re
 import tensorflow as tf
 from tensorflow.python.client import timeline
 
-from utils.files import write_atomically
+from utils.runtime.disk import write_atomically
 
 RECORD = 'profile'
 TOP_OP_TYPES = 8
