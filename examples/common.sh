@@ -54,3 +54,44 @@ use_jemalloc() {
     export LD_PRELOAD="${LD_PRELOAD:+$LD_PRELOAD:}$lib"
   fi
 }
+
+# The schedules, each written once; the scripts put the dataset, results and batch size
+# flags before them and the user's flags after them.
+# NVIDIA's recipe's training run: 40,000 augmented steps, with Adam at 1e-4 in place of its
+# SGD defaults, which did not learn here (docs/accuracy.md).
+# shellcheck disable=SC2034  # The arrays are the sourcing script's to read.
+TRAIN_SCHEDULE=(--max_steps 40000 --log_every 100 --warmup_steps 200 --augment
+                --optimizer adam --learning_rate 0.0001)
+# The GPU fold schedule: TRAIN_SCHEDULE scored every 1,000 steps, its last 400 steps on the
+# slices as they are (docs/accuracy.md: why).
+# shellcheck disable=SC2034
+GPU_FOLD_SCHEDULE=(--exec_mode train_and_evaluate --num_folds 5 --max_steps 40000
+                   --eval_every 1000 --save_checkpoints_steps 1000 --optimizer adam
+                   --learning_rate 0.0001 --augment --augment_steps 39600 --log_every 100
+                   --warmup_steps 200)
+# The CPU fold schedule: 600 steps of one 572x572 window, the first 560 augmented, scored
+# every 200 steps.
+# shellcheck disable=SC2034
+CPU_FOLD_SCHEDULE=(--exec_mode train_and_evaluate --num_folds 5 --input_size 572
+                   --max_steps 600 --eval_every 200 --save_checkpoints_steps 200
+                   --optimizer adam --learning_rate 0.0003 --augment --augment_steps 560
+                   --loss ce_dice --log_every 20 --warmup_steps 10)
+# The benchmarks: 200 warm-up steps, then 100 measured.
+# shellcheck disable=SC2034
+BENCHMARK_STEPS=(--max_steps 300 --warmup_steps 200 --log_every 100)
+
+# Sets the array ON_GPUS to horovodrun with one process per GPU of this machine: 8, or
+# NUM_GPUS (NUM_GPUS=4 runs on four).
+on_gpus() {
+  local gpus=${NUM_GPUS:-8}
+  # shellcheck disable=SC2034  # The sourcing script's to read.
+  ON_GPUS=(horovodrun -np "$gpus" -H "localhost:$gpus")
+}
+
+# Runs cross-validation (utils.run.cross_validation) into RESULTS_DIR, each fold by the
+# command given: a launcher, if any, then python and MAIN with its flags.
+cross_validate() {
+  PYTHONPATH="$(cd "$(dirname "$MAIN")" && pwd)${PYTHONPATH:+:$PYTHONPATH}"
+  export PYTHONPATH
+  exec python -m utils.run.cross_validation --results "$RESULTS_DIR" -- "$@"
+}

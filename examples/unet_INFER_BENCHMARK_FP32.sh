@@ -8,5 +8,4 @@ source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc
 exec python "$MAIN" --exec_mode predict --benchmark --data_dir "$DATA_DIR" --model_dir "$RESULTS_DIR" \
-  --batch_size "$BATCH_SIZE" --max_steps 300 --warmup_steps 200 --log_every 100 \
-  "${FLAGS[@]}"
+  --batch_size "$BATCH_SIZE" "${BENCHMARK_STEPS[@]}" "${FLAGS[@]}"

@@ -11,7 +11,7 @@ DATA_DIR=${1:-data/synthetic}
 RESULTS_DIR=${2:-results/synthetic}
 
 if [ ! -f "$DATA_DIR/train-volume.tif" ] || [ ! -f "$DATA_DIR/test-labels.tif" ]; then
-  python -m utils.synthetic --data_dir "$DATA_DIR" --train_pages 30 --test_pages 8
+  python -m utils.data.synthetic --data_dir "$DATA_DIR" --train_pages 30 --test_pages 8
 fi
 # Adam on 380x380 windows (196x196 outputs): a schedule a 2-core CPU runs in minutes. The
 # seed's SGD with momentum 0.99 starts much slower (docs/accuracy.md has both measured).

@@ -9,9 +9,7 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc
-# One process per GPU; NUM_GPUS=4 runs on four.
-NUM_GPUS=${NUM_GPUS:-8}
-exec horovodrun -np "$NUM_GPUS" -H "localhost:$NUM_GPUS" python "$MAIN" \
-  --exec_mode train_and_predict --data_dir "$DATA_DIR" --model_dir "$RESULTS_DIR" --batch_size "$BATCH_SIZE" \
-  --max_steps 40000 --log_every 100 --warmup_steps 200 --augment --optimizer adam --learning_rate 0.0001 --use_amp \
+on_gpus
+exec "${ON_GPUS[@]}" python "$MAIN" --exec_mode train_and_predict --data_dir "$DATA_DIR" \
+  --model_dir "$RESULTS_DIR" --batch_size "$BATCH_SIZE" "${TRAIN_SCHEDULE[@]}" --use_amp \
   "${FLAGS[@]}"

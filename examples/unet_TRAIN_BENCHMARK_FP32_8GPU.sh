@@ -7,9 +7,6 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc
-# One process per GPU; NUM_GPUS=4 runs on four.
-NUM_GPUS=${NUM_GPUS:-8}
-exec horovodrun -np "$NUM_GPUS" -H "localhost:$NUM_GPUS" python "$MAIN" \
-  --exec_mode train --benchmark --augment --data_dir "$DATA_DIR" --model_dir "$RESULTS_DIR" \
-  --batch_size "$BATCH_SIZE" --max_steps 300 --warmup_steps 200 --log_every 100 \
-  "${FLAGS[@]}"
+on_gpus
+exec "${ON_GPUS[@]}" python "$MAIN" --exec_mode train --benchmark --augment --data_dir "$DATA_DIR" \
+  --model_dir "$RESULTS_DIR" --batch_size "$BATCH_SIZE" "${BENCHMARK_STEPS[@]}" "${FLAGS[@]}"

@@ -9,11 +9,6 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc
-# One process per GPU; NUM_GPUS=4 runs on four.
-NUM_GPUS=${NUM_GPUS:-8}
-exec python "$(dirname "$MAIN")/utils/cross_validation.py" --results "$RESULTS_DIR" -- \
-  horovodrun -np "$NUM_GPUS" -H "localhost:$NUM_GPUS" python "$MAIN" \
-  --exec_mode train_and_evaluate --num_folds 5 --data_dir "$DATA_DIR" \
-  --batch_size "$BATCH_SIZE" --max_steps 40000 --eval_every 1000 \
-  --save_checkpoints_steps 1000 --optimizer adam --learning_rate 0.0001 --augment \
-  --augment_steps 39600 --log_every 100 --warmup_steps 200 "${FLAGS[@]}"
+on_gpus
+cross_validate "${ON_GPUS[@]}" python "$MAIN" --data_dir "$DATA_DIR" --batch_size "$BATCH_SIZE" \
+  "${GPU_FOLD_SCHEDULE[@]}" "${FLAGS[@]}"

@@ -10,8 +10,5 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc
-exec python "$(dirname "$MAIN")/utils/cross_validation.py" --results "$RESULTS_DIR" -- \
-  python "$MAIN" --exec_mode train_and_evaluate --num_folds 5 --data_dir "$DATA_DIR" \
-  --batch_size "$BATCH_SIZE" --input_size 572 --max_steps 600 --eval_every 200 \
-  --save_checkpoints_steps 200 --optimizer adam --learning_rate 0.0003 --augment \
-  --augment_steps 560 --loss ce_dice --log_every 20 --warmup_steps 10 "${FLAGS[@]}"
+cross_validate python "$MAIN" --data_dir "$DATA_DIR" --batch_size "$BATCH_SIZE" \
+  "${CPU_FOLD_SCHEDULE[@]}" "${FLAGS[@]}"

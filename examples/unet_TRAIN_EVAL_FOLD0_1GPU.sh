@@ -11,7 +11,5 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc
-exec python "$MAIN" --exec_mode train_and_evaluate --fold 0 --num_folds 5 --data_dir "$DATA_DIR" \
-  --model_dir "$RESULTS_DIR" --batch_size "$BATCH_SIZE" --max_steps 40000 --eval_every 1000 \
-  --save_checkpoints_steps 1000 --optimizer adam --learning_rate 0.0001 --augment \
-  --augment_steps 39600 --log_every 100 --warmup_steps 200 "${FLAGS[@]}"
+exec python "$MAIN" --fold 0 --data_dir "$DATA_DIR" --model_dir "$RESULTS_DIR" \
+  --batch_size "$BATCH_SIZE" "${GPU_FOLD_SCHEDULE[@]}" "${FLAGS[@]}"

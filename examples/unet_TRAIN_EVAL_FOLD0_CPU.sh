@@ -11,7 +11,5 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 parse_args "$@"
 use_jemalloc
-exec python "$MAIN" --exec_mode train_and_evaluate --fold 0 --num_folds 5 --data_dir "$DATA_DIR" \
-  --model_dir "$RESULTS_DIR" --batch_size "$BATCH_SIZE" --input_size 572 --max_steps 600 --eval_every 200 \
-  --save_checkpoints_steps 200 --optimizer adam --learning_rate 0.0003 --augment --augment_steps 560 \
-  --loss ce_dice --log_every 20 --warmup_steps 10 "${FLAGS[@]}"
+exec python "$MAIN" --fold 0 --data_dir "$DATA_DIR" --model_dir "$RESULTS_DIR" \
+  --batch_size "$BATCH_SIZE" "${CPU_FOLD_SCHEDULE[@]}" "${FLAGS[@]}"
