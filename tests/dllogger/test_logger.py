@@ -1,5 +1,6 @@
 import io
 import json
+import os
 
 import numpy as np
 
@@ -64,5 +65,13 @@ def test_stdout_backend_keeps_significant_digits_of_small_and_large_values():
         'huge 2.5e+20')
 
 
-def test_logger_without_backends_writes_nothing():
-    Logger().log(1, {'loss': 1.0})
+def test_logger_without_backends_writes_nothing(tmp_path, monkeypatch, capfd):
+    monkeypatch.chdir(tmp_path)
+    logger = Logger()
+    logger.metadata('loss', 'nats')
+    logger.log(1, {'loss': 1.0})
+    logger.message('a message')
+    logger.flush()
+    logger.close()
+    assert capfd.readouterr() == ('', '')
+    assert os.listdir(tmp_path) == []

@@ -1,0 +1,140 @@
+"""scripts/: the benchmark, the matmul peak and the PyTorch reference run and report sane
+figures (their numbers are measurements, not tested values)."""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+SCRIPTS = os.path.join(ROOT, 'scripts')
+QUICK_INPUT = 188
+"""The smallest window the tiling accepts here: a 4x4 output keeps every run short."""
+
+
+def _script(name, *argv, python=sys.executable):
+    return subprocess.run([python, os.path.join(SCRIPTS, name), *map(str, argv)], cwd=ROOT,
+                          capture_output=True, text=True)
+
+
+def test_matmul_peak_reports_best_and_sustained_rates():
+    result = _script('matmul_peak.py', '--size', 256, '--repeats', 3)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ''  # TensorFlow's start-up noise is filtered
+    peak = json.loads(result.stdout)
+    for dtype in ('float32', 'bfloat16'):
+        # The best single product is at least the rate over all of them.
+        assert peak[dtype]['best'] >= peak[dtype]['sustained'] > 0
+
+
+TORCH_RATES = {'train': 0.5, 'inference': 2.0}
+"""What the stand-in for a PyTorch interpreter reports, in img/s."""
+
+
+def _stand_in_for_pytorch(tmp_path):
+    """An executable that answers like scripts/pytorch_reference.py, so that the benchmark's
+    handling of it (bracketing, ratios) is tested where PyTorch is not installed."""
+    path = tmp_path / 'python-with-torch'
+    result = {'torch': 'stand-in', 'jemalloc': False, 'input_size': QUICK_INPUT,
+              'results': [{'dtype': 'float32', 'channels_last': True,
+                           'train_images_per_sec': TORCH_RATES['train'],
+                           'inference_images_per_sec': TORCH_RATES['inference']}]}
+    path.write_text(f"#!/bin/sh\necho '{json.dumps(result)}'\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_benchmark_measures_every_row_against_a_bracketing_peak(small_dataset, tmp_path):
+    output = tmp_path / 'benchmark.json'
+    result = _script('benchmark.py', '--data_dir', small_dataset, '--output', output,
+                     '--input_size', QUICK_INPUT, '--batch_sizes', '1,2', '--precisions',
+                     'fp32,amp', '--steps', 2, '--warmup_steps', 1, '--peak_size', 256,
+                     '--peak_repeats', 2, '--jemalloc', 'off', '--pytorch_python',
+                     _stand_in_for_pytorch(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(output.read_text())
+    rows = {(r['mode'], r['data'], r['batch_size'], r['precision']): r for r in report['rows']}
+    expected = {(mode, 'synthetic', batch, 'fp32') for mode in ('train', 'inference')
+                for batch in (1, 2)}
+    expected.add(('train', 'ISBI-format, --augment', 1, 'fp32'))
+    assert expected <= set(rows)
+
+    def brackets(dtype):
+        sustained = [peak[dtype]['sustained'] for peak in report['peaks']]
+        return [(before + after) / 2 for before, after in zip(sustained, sustained[1:])]
+
+    for r in rows.values():
+        assert r['images_per_sec'] > 0 and r['gflop_per_sec'] > 0
+        # Each row is compared with the mean of the peaks measured just before and after it.
+        assert r['fraction_of_peak'] == pytest.approx(r['gflop_per_sec'] /
+                                                      r['peak_gflop_per_sec'])
+        assert any(r['peak_gflop_per_sec'] == pytest.approx(b)
+                   for b in brackets(r['conv_dtype']))
+        # The throughput is the batch over the mean step time of the same measured steps,
+        # and the rate of work is that throughput times the FLOPs of an image.
+        assert r['images_per_sec'] == pytest.approx(
+            r['batch_size'] * 1000 / r['latency_mean_ms'], rel=1e-9)
+        assert r['gflop_per_sec'] == pytest.approx(
+            r['images_per_sec'] * report['flop_per_image'][r['mode']] / 1e9, rel=1e-9)
+        assert 0 < r['latency_p90_ms'] <= r['latency_p95_ms'] <= r['latency_p99_ms']
+    # One peak before the first timed run and one after each: the augmented run, the PyTorch
+    # run and every compute-only run (a batch size and precision: a training and an
+    # inference row).
+    compute_only_runs = {(batch, precision) for _, data, batch, precision in rows
+                         if data == 'synthetic'}
+    assert len(report['peaks']) == 1 + 2 + len(compute_only_runs)
+    # PyTorch against the first row pair, as measured and at the peaks bracketing each.
+    torch_run = report['pytorch']
+    for mode in ('train', 'inference'):
+        tf_row = rows[(mode, 'synthetic', 1, 'fp32')]
+        measured = torch_run[mode]
+        assert measured['images_per_sec'] == TORCH_RATES[mode]
+        assert measured['tensorflow_over_pytorch'] == pytest.approx(
+            tf_row['images_per_sec'] / TORCH_RATES[mode])
+        torch_gflops = TORCH_RATES[mode] * report['flop_per_image'][mode] / 1e9
+        assert any(measured['fraction_of_peak'] == pytest.approx(torch_gflops / b)
+                   for b in brackets('float32'))
+        assert measured['tensorflow_over_pytorch_at_equal_peak'] == pytest.approx(
+            tf_row['fraction_of_peak'] / measured['fraction_of_peak'])
+    if 'amp_fallback' in report:  # no bfloat16 hardware: one AMP run, in float32, says so
+        assert report['amp_fallback'].startswith('warning: --use_amp')
+        assert [r['conv_dtype'] for r in rows.values() if r['precision'] == 'amp'] == \
+            ['float32', 'float32']
+    assert report['input_pipeline']['ratio'] > 0
+    assert report['whole_slice_inference']['speedup'] > 0
+    assert report['flop_per_image']['train'] == 3 * report['flop_per_image']['inference']
+    assert '| mode | input | batch |' in result.stdout
+
+
+@pytest.mark.parametrize('script, flags, message', [
+    ('benchmark.py', ['--input_size', 570], '--input_size'),
+    ('benchmark.py', ['--pytorch_python', '/nonexistent/python'],
+     '--pytorch_python=/nonexistent/python'),
+    ('benchmark.py', ['--peak_repeats', 0], '--peak_size and --peak_repeats must be >= 1'),
+    ('benchmark_prediction.py', ['--sizes', '512,128'],
+     '--sizes=[512, 128]: expected three sides >= 1'),
+    ('benchmark_prediction.py', ['--sizes', '512,x,9'], "--sizes='512,x,9': expected three"),
+    ('benchmark_prediction.py', ['--batch_size', 0], '--batch_size and --repeats must be >= 1'),
+    ('benchmark_prediction.py', ['--repeats', 0], '--batch_size and --repeats must be >= 1'),
+    ('benchmark_prediction.py', ['--large_pages', 1], '--large_pages=1: expected >= 2'),
+])
+def test_benchmarks_reject_bad_flags_before_measuring(script, flags, message, tmp_path):
+    result = _script(script, '--output', tmp_path / 'b.json', *flags)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert not (tmp_path / 'b.json').exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec('torch') is None,
+                    reason='PyTorch is not a dependency; the reference needs it installed')
+def test_pytorch_reference_times_the_same_network():
+    result = _script('pytorch_reference.py', '--input_size', QUICK_INPUT, '--steps', 1,
+                     '--warmup_steps', 0, '--config', 'float32:channels_last')
+    assert result.returncode == 0, result.stderr
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    (only,) = measured['results']
+    assert only['dtype'] == 'float32' and only['channels_last']
+    assert only['train_images_per_sec'] > 0 and only['inference_images_per_sec'] > 0
