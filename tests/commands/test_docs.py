@@ -25,7 +25,7 @@ PROGRAMS = {'main.py': ['main.py'], 'download_dataset.py': ['download_dataset.py
 project does not install, even for --help)."""
 OUTSIDE_FLAGS = {
     # horovodrun, docker, pip and TensorFlow's XLA flags, where the docs explain them
-    '--gloo', '--mpi', '--network-interface', '--gpus', '--rm', '--ipc',
+    '--gloo', '--mpi', '--network-interface', '--start-timeout', '--gpus', '--rm', '--ipc',
     '--no-build-isolation',
     '--no-cache-dir', '--tf_xla_cpu_global_jit', '--tf_xla_auto_jit',
     # pytest

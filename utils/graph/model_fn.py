@@ -92,7 +92,8 @@ def _train_op(loss, learning_rate, global_step, params, distributed, amp):
 def _training_hooks(logger, params, distributed, features, global_step, logged):
     """The consistency check on every rank (its allgather is a collective), and on rank 0
     the progress lines of the `logged` tensors and the inspection hooks."""
-    hooks = [ConsistencyHook(logger, features, dist_lib.allgather_fn(distributed))]
+    hooks = [ConsistencyHook(logger, features, dist_lib.allgather_fn(distributed),
+                             [peer.host for peer in distributed.peers])]
     if distributed.is_chief:
         hooks.append(ProgressHook(
             logger, logged, global_step, params.batch_size * distributed.size,

@@ -26,12 +26,14 @@ class ConsistencyHook(tf.compat.v1.train.SessionRunHook):
         features: the batch tensor the model consumed this step.
         allgather: function gathering a `[1, n]` tensor from every rank into `[ranks, n]`
             (hvd.allgather), or None in a single process.
+        hosts: the host of each rank, in rank order, for the record (none in one process).
     """
 
-    def __init__(self, logger, features, allgather=None):
+    def __init__(self, logger, features, allgather=None, hosts=()):
         self._logger = logger
         self._features = features
         self._allgather = allgather
+        self._hosts = list(hosts)
 
     def begin(self):
         self._samples_digest = tf.compat.v1.get_variable(
@@ -50,8 +52,11 @@ class ConsistencyHook(tf.compat.v1.train.SessionRunHook):
         digests = session.run(self._digests)
         weights = [int(d[0]) for d in digests]
         samples = [int(d[1]) for d in digests]
-        self._logger.log('train_consistency', {
-            'ranks': len(digests), 'weights_checksum': weights, 'samples_checksum': samples})
+        record = {'ranks': len(digests), 'weights_checksum': weights,
+                  'samples_checksum': samples}
+        if self._hosts:
+            record['hosts'] = self._hosts
+        self._logger.log('train_consistency', record)
         if len(set(weights)) != 1:
             raise UserError(f'weights differ between Horovod ranks at the end of training '
                             f'(checksums {weights}): the ranks drifted apart; do not use '

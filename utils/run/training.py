@@ -15,7 +15,7 @@ from utils.outputs.scores import SCORE_NAMES
 from utils.run import best_checkpoint, checkpoints, evaluation
 from utils.run.model_dir import checkpoint_advice
 from utils.runtime import disk, distributed as dist_lib
-from utils.runtime.errors import Interrupted
+from utils.runtime.errors import Interrupted, RankLost
 
 
 def weight_map_of(params, logger, data):
@@ -61,15 +61,21 @@ def train(estimator, params, logger, distributed, data, pixel_weights=None, unti
             with _full_disk_reported(params, estimator.model_dir):
                 estimator.train(input_fn, max_steps=until,
                                 hooks=dist_lib.broadcast_hooks(distributed) + [stop_hook])
+            # Every rank waits here until rank 0 has saved its last step: a rank stopped by a
+            # signal exits with an error, and horovodrun then ends the others at once, which
+            # would cut rank 0's checkpoint short (rank 1 has nothing to save and would get
+            # there first).
+            dist_lib.barrier(distributed)
         except tf.errors.InvalidArgumentError as err:
             diverged = divergence.diverged(err, params, _newest_step(estimator.model_dir))
             if diverged is None:
                 raise
             raise diverged from None
-    # Every rank waits here until rank 0 has saved its last step: a rank stopped by a signal
-    # exits with an error, and horovodrun then ends the others at once, which would cut
-    # rank 0's checkpoint short (rank 1 has nothing to save and would get there first).
-    dist_lib.barrier(distributed)
+        except Exception as err:
+            lost = _rank_lost(err, params, distributed, estimator.model_dir, stop_hook.last_step)
+            if lost is None:
+                raise
+            raise lost from None
     stopped = _interrupted(stop_hook, signals, params, distributed)
     if stopped is not None:
         raise stopped
@@ -88,6 +94,23 @@ def _interrupted(stop_hook, signals, params, distributed):
              if distributed.is_chief and not params.timing_only else '')
     return Interrupted(f'stopped by {name}{whose} after step {stop_hook.last_step}{where}',
                        signum)
+
+
+def _rank_lost(err, params, distributed, model_dir, last_step):
+    """The RankLost to raise when `err` says a rank of the job is gone, else None: the ranks
+    that no longer answer, and on rank 0 the checkpoint a rerun resumes from."""
+    lost = dist_lib.lost_peers(err, distributed)
+    if lost is None:
+        return None
+    who = ', '.join(str(peer) for peer in lost) or 'a rank of the job'
+    rerun = 'rerun the same command with every host'
+    if distributed.is_chief and not params.timing_only:
+        newest = _newest_step(model_dir)
+        rerun = (f'no checkpoint was written yet: {rerun} to start again' if newest is None else
+                 f'the checkpoint of step {newest} in {params.model_dir} is complete: {rerun} '
+                 'to resume from it')
+    return RankLost(f'training stopped after step {last_step}: lost {who}, without which '
+                    f'Horovod cannot go on; {rerun}')
 
 
 def _newest_step(model_dir):

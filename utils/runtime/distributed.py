@@ -5,6 +5,9 @@ it installed, training runs alone with a one-line notice; a launch that asks for
 processes without it is an error.
 """
 import dataclasses
+import socket
+
+from utils.runtime import hosts
 
 try:
     import horovod.tensorflow as hvd
@@ -22,6 +25,10 @@ class Distributed:
     local_rank: int = 0
     local_size: int = 1
     horovod: bool = False
+    peers: tuple = ()
+    """Every rank's place (utils.runtime.hosts.Peer) when several run, to name a lost one."""
+    beacon: object = dataclasses.field(default=None, compare=False, repr=False)
+    """This rank's utils.runtime.hosts.Beacon, open while the process lives."""
 
     @property
     def is_chief(self):
@@ -40,7 +47,8 @@ def init(environ):
         (Distributed, notice): notice is a message for the log, or None.
 
     Raises:
-        RuntimeError: several processes were launched but Horovod is not installed.
+        RuntimeError: several processes were launched but Horovod is not installed, or the
+            job spans hosts and this one's name does not resolve to its network interface.
     """
     if hvd is None:
         for name in _LAUNCHER_SIZE_VARIABLES:
@@ -49,8 +57,29 @@ def init(environ):
                     f'{name}={environ[name]}: a multi-process launch needs Horovod, which is '
                     'not installed (see the README for the build line)')
         return Distributed(), 'Horovod is not installed: training as a single process'
+    hosts.check_own_name(environ)
     hvd.init()
-    return Distributed(hvd.rank(), hvd.size(), hvd.local_rank(), hvd.local_size(), True), None
+    peers, beacon = (), None
+    if hvd.size() > 1:
+        address = hosts.own_address()
+        beacon = hosts.Beacon(address)
+        peers = tuple(hosts.Peer(*place) for place in hvd.allgather_object(
+            (hvd.rank(), socket.gethostname(), address, beacon.port)))
+    return Distributed(hvd.rank(), hvd.size(), hvd.local_rank(), hvd.local_size(), True,
+                       peers, beacon), None
+
+
+def lost_peers(err, distributed):
+    """When `err` (an error of a collective op) says that Horovod shut down because a rank
+    is gone, the other ranks that no longer answer (utils.runtime.hosts.Peer, maybe none
+    found); else None."""
+    if not distributed.horovod or distributed.size == 1:
+        return None
+    text = str(getattr(err, 'message', err))
+    if 'Horovod has been shut down' not in text and type(err).__name__ != 'HorovodInternalError':
+        return None
+    return hosts.unreachable([peer for peer in distributed.peers
+                              if peer.rank != distributed.rank])
 
 
 def wrap_optimizer(optimizer, distributed):

@@ -14,6 +14,10 @@ class TrainingDiverged(UserError):
     """The loss or the gradients became NaN or Inf; the message names step, rate and AMP."""
 
 
+class RankLost(UserError):
+    """A rank of a Horovod job died or became unreachable mid-run; the message names it."""
+
+
 class Interrupted(Exception):
     """Training stopped on SIGINT or SIGTERM, after saving a checkpoint of its last step.
 
