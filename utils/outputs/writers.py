@@ -11,7 +11,7 @@ from utils.data.tiff_io import write_stack
 from utils.outputs import masks
 from utils.outputs.names import (EVAL_PROBS_FILE, MASKS_FILE, METRICS_FILE, PROBS_FILE,
                                  output_paths)
-from utils.outputs.overlays import legend_overlay
+from utils.outputs.overlays import panels
 from utils.runtime import disk
 
 
@@ -105,7 +105,7 @@ class FileOutputs:
                 Image.fromarray(mask).save(handle, format='PNG')
         if self.overlays:
             with self._temporary(self.paths[2 + page_index]) as handle:
-                legend_overlay(image, ~masks.background_mask(probs)).save(handle, format='PNG')
+                panels(image, probs).save(handle, format='PNG')
 
     def close(self):
         """Renames every output into place; returns their paths."""
