@@ -1,10 +1,11 @@
 # GPU image on NVIDIA's TensorFlow container 24.02 (TF 2.15, the last line that ships
-# tf.estimator, with Horovod built against NCCL), Python 3.10. As the seed's, it opens a shell
-# in the recipe's folder, where the commands of the README and of examples/ run as written:
+# tf.estimator, with Horovod built against NCCL), Python 3.10. As NVIDIA's recipe's, it opens
+# a shell in the recipe's folder, where the commands of the README and of examples/ run as
+# written (.dockerignore keeps .venv, data, results and .git out of the build context):
 #   docker build -t unet_tf .
 #   docker run --gpus all -it --rm --ipc=host -v "$PWD/data:/data" -v "$PWD/results:/results" \
 #       unet_tf:latest bash
-#   bash examples/unet_FP32_1GPU.sh . /data /results
+#   bash examples/unet_FP32_1GPU.sh . /data/isbi2012 /results
 FROM nvcr.io/nvidia/tensorflow:24.02-tf2-py3
 
 # jemalloc for the launch scripts in examples/, which preload it when it is installed. The

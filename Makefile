@@ -37,8 +37,10 @@ $(TEST_REQUIREMENTS_STAMP): requirements-test.txt | $(PYTHON)
 	$(PYTHON) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
+# DEMO_FLAGS: main.py flags after the demo's own, e.g. DEMO_FLAGS="--max_steps 50".
 demo: setup
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash examples/unet_SYNTHETIC_CPU.sh
+	PATH="$(abspath $(VENV))/bin:$$PATH" bash examples/unet_SYNTHETIC_CPU.sh data/synthetic \
+	  results/synthetic $(DEMO_FLAGS)
 
 test: setup $(TEST_REQUIREMENTS_STAMP)
 	$(PYTHON) -m pytest tests

@@ -2,6 +2,7 @@
 resolves on the base image's Python 3.10, it opens a shell in the recipe's folder as the
 seed's did, and the Dockerfile and every shell script pass their linters."""
 import glob
+import modulefinder
 import os
 import re
 import shlex
@@ -97,3 +98,45 @@ def test_dockerfile_passes_hadolint():
 def test_shell_scripts_pass_shellcheck():
     scripts = sorted(glob.glob(os.path.join('examples', '*.sh'))) + [os.path.join('.ci', 'run')]
     _lint('shellcheck', '-x', *scripts)
+
+
+def _ignored(path, patterns):
+    """Whether Docker leaves `path` (relative, '/'-separated) out of the build context: the
+    last of .dockerignore's patterns that matches it or a folder above it decides, '!' keeps."""
+    parts = path.split('/')
+    ignored = False
+    for pattern in patterns:
+        keep = pattern.startswith('!')
+        pattern = pattern.lstrip('!').strip('/')
+        regex = re.escape(pattern).replace(r'\*\*/', '(?:.*/)?').replace(r'\*', '[^/]*') \
+            .replace(r'\?', '[^/]')
+        if any(re.fullmatch(regex, '/'.join(parts[:i])) for i in range(1, len(parts) + 1)):
+            ignored = not keep
+    return ignored
+
+
+def _dockerignore():
+    with open(os.path.join(ROOT, '.dockerignore')) as f:
+        return [line.strip() for line in f if line.strip() and not line.startswith('#')]
+
+
+def test_the_build_context_holds_the_recipe_and_nothing_of_the_machine():
+    patterns = _dockerignore()
+    context = [os.path.relpath(os.path.join(folder, name), ROOT).replace(os.sep, '/')
+               for folder, _, names in os.walk(ROOT) for name in names]
+    taken = [path for path in context if not _ignored(path, patterns)]
+    for kept_out in ('.venv/', 'data/', 'results/', '.git/', '.pytest_cache/'):
+        assert not [path for path in taken if path.startswith(kept_out)], kept_out
+    assert not [path for path in taken if '__pycache__' in path or path.endswith('.pyc')]
+    # Whatever a user's data or results hold, and wherever Python leaves its caches.
+    for path in ('data/isbi2012/train-volume.tif', 'results/model.ckpt-1.index',
+                 '.venv/bin/python', '.git/HEAD', 'utils/run/__pycache__/runner.cpython-310.pyc'):
+        assert _ignored(path, patterns), path
+    # Everything main.py imports, at any depth, goes in.
+    finder = modulefinder.ModuleFinder(path=[ROOT])
+    finder.run_script(os.path.join(ROOT, 'main.py'))
+    ours = [os.path.relpath(module.__file__, ROOT) for module in finder.modules.values()
+            if module.__file__ and module.__file__.startswith(ROOT + os.sep)]
+    assert {'utils/runtime/params.py', 'utils/run/runner.py', 'model/unet.py'} <= set(ours)
+    assert set(ours) <= set(taken)
+    assert {'main.py', 'requirements-common.txt', 'examples/common.sh'} <= set(taken)
