@@ -1,7 +1,7 @@
 # shellcheck shell=bash
-# Sourced by the launch scripts here. They follow the seed's argument convention:
+# Sourced by the launch scripts here. They follow NVIDIA's recipe's argument convention:
 #   bash examples/<script>.sh <main.py or its folder> <dataset> <results> [batch size] [flags]
-# The seed's scripts ran `python $1/main.py`, so its README passes the folder (`.`); a path to
+# NVIDIA's recipe's scripts ran `python $1/main.py`, so its README passes the folder (`.`); a path to
 # main.py works as well. Flags after the batch size go to main.py after the script's own, so
 # they override them (argparse keeps the last value). Each script execs its launcher, so a
 # signal sent to the script reaches main.py (or horovodrun) itself, and its exit code is theirs.

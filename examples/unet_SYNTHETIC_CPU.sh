@@ -13,8 +13,8 @@ RESULTS_DIR=${2:-results/synthetic}
 if [ ! -f "$DATA_DIR/train-volume.tif" ] || [ ! -f "$DATA_DIR/test-labels.tif" ]; then
   python -m utils.data.synthetic --data_dir "$DATA_DIR" --train_pages 30 --test_pages 8
 fi
-# Adam on 380x380 windows (196x196 outputs): a schedule a 2-core CPU runs in minutes. The
-# seed's SGD with momentum 0.99 starts much slower (docs/accuracy.md has both measured).
+# Adam on 380x380 windows (196x196 outputs): a schedule a 2-core CPU runs in minutes. NVIDIA's
+# recipe's SGD with momentum 0.99 starts much slower (docs/accuracy.md has both measured).
 python main.py --exec_mode train_and_predict --data_dir "$DATA_DIR" --model_dir "$RESULTS_DIR" \
   --optimizer adam --learning_rate 0.0002 --input_size 380 --max_steps 300 \
   --log_every 25 --warmup_steps 5 "${@:3}"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # U-Net, automatic mixed precision, 1 GPU (float16 with loss scaling; on a CPU with native
-# bfloat16, bfloat16; elsewhere a warning and FP32): the seed's schedule, then prediction.
+# bfloat16, bfloat16; elsewhere a warning and FP32): NVIDIA's recipe's schedule, then prediction.
 # Usage: bash examples/unet_TF-AMP_1GPU.sh <main.py or its folder> <path to dataset> <path to results> [batch size] [flags]
-# Adam 1e-4, not the seed's SGD defaults, which did not learn here (docs/accuracy.md);
+# Adam 1e-4, not NVIDIA's recipe's SGD defaults, which did not learn here (docs/accuracy.md);
 # --optimizer momentum --learning_rate 0.01 after the batch size restores them.
 set -euo pipefail
 # shellcheck source=examples/common.sh

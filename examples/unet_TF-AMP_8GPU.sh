@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# U-Net, automatic mixed precision, 8 GPUs on one machine with Horovod: the seed's schedule
+# U-Net, automatic mixed precision, 8 GPUs on one machine with Horovod: NVIDIA's recipe's schedule
 # at the given batch size per GPU, then prediction by rank 0.
 # Usage: bash examples/unet_TF-AMP_8GPU.sh <main.py or its folder> <path to dataset> <path to results> [batch size] [flags]
-# Adam 1e-4, not the seed's SGD defaults, which did not learn here (docs/accuracy.md);
+# Adam 1e-4, not NVIDIA's recipe's SGD defaults, which did not learn here (docs/accuracy.md);
 # --optimizer momentum --learning_rate 0.01 after the batch size restores them.
 set -euo pipefail
 # shellcheck source=examples/common.sh

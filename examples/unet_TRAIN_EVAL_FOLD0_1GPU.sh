@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU schedule, the seed's 40,000 steps: trains on ISBI folds 1-4 and scores fold 0
+# The GPU schedule, NVIDIA's recipe's 40,000 steps: trains on ISBI folds 1-4 and scores fold 0
 # (slices 0-5) every 1,000 steps, keeping the best checkpoint by V_rand in <results>/best.
 # As on the CPU, augmented first and then a short stretch on the slices as they are: the last
 # 400 steps, which at Adam 1e-4 move the weights about as far as the CPU script's last 40 to

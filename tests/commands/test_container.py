@@ -1,6 +1,7 @@
 """The Docker image, as far as a machine without Docker can check it: what it installs
-resolves on the base image's Python 3.10, it opens a shell in the recipe's folder as the
-seed's did, and the Dockerfile and every shell script pass their linters."""
+resolves on the base image's Python 3.10, it opens a shell in the recipe's folder as NVIDIA's
+recipe's did, its build context holds the recipe and nothing of the machine, and the
+Dockerfile and every shell script pass their linters."""
 import glob
 import modulefinder
 import os

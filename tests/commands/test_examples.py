@@ -1,4 +1,4 @@
-"""The launch scripts, as the seed's README types them and as ours does.
+"""The launch scripts, as NVIDIA's recipe's README types them and as ours does.
 
 Two kinds of test: with `python` and `horovodrun` replaced by recorders on PATH, every
 script is checked to pass main.py flags it accepts, with the mode its name promises, for
@@ -31,7 +31,7 @@ SEED_SCRIPTS = ['unet_FP32_1GPU.sh', 'unet_FP32_8GPU.sh', 'unet_TF-AMP_1GPU.sh',
     f'unet_TRAIN_BENCHMARK_{precision}_{gpus}GPU.sh'
     for precision in ('FP32', 'TF-AMP') for gpus in (1, 8)]
 FORMS = {'folder': '.', 'main.py': 'main.py'}
-"""The first argument, typed from the recipe's folder: the seed's README passes the folder,
+"""The first argument, typed from the recipe's folder: NVIDIA's recipe's README passes the folder,
 ours main.py."""
 RECORDER = '''#!/bin/sh
 { echo "LD_PRELOAD=${LD_PRELOAD:-}"; echo "$(basename "$0")"; for a in "$@"; do echo "$a"; done; } \
@@ -111,7 +111,7 @@ def test_script_launches_main_with_valid_flags(script, form, tmp_path):
     assert (params.data_dir, model_dir, params.batch_size) == ('data', 'results', 3)
     assert params.use_amp == ('AMP' in script)
     assert params.benchmark == ('BENCHMARK' in script)
-    if 'BENCHMARK' in script:  # The seed's: 200 warm-up steps, then 100 measured.
+    if 'BENCHMARK' in script:  # NVIDIA's recipe's: 200 warm-up steps, then 100 measured.
         assert (params.warmup_steps, params.max_steps) == (200, 300)
     if 'INFER' in script:
         assert params.exec_mode == 'predict'

@@ -24,7 +24,7 @@ def _pages(path):
 
 @pytest.fixture(scope='module')
 def model_dir(small_dataset, module_tmp_path):
-    """Two training steps and the seed's own prediction of test-volume.tif; with a moving
+    """Two training steps and NVIDIA's recipe's own prediction of test-volume.tif; with a moving
     average of the weights, so every prediction here (checkpoint, export, --tta) loads it."""
     directory = module_tmp_path / 'model'
     assert main.main(['--exec_mode', 'train_and_predict', '--data_dir', small_dataset,
@@ -105,7 +105,7 @@ def test_pages_are_converted_as_for_training(predicted, tmp_path):
 
 
 def test_the_same_page_gives_the_seeds_prediction(model_dir, tmp_path, small_dataset):
-    """test-volume.tif through --input: the seed's pred/test-probs.tif, page for page."""
+    """test-volume.tif through --input: NVIDIA's recipe's pred/test-probs.tif, page for page."""
     out = tmp_path / 'out'
     assert main.main(['--exec_mode', 'predict', '--model_dir', str(model_dir), '--input',
                       os.path.join(small_dataset, 'test-volume.tif'), '--output_dir',

@@ -32,7 +32,7 @@ SEED_USAGE = ['--exec_mode', 'train_and_predict', '--model_dir', 'm', '--data_di
 def test_every_flag_of_the_seed_usage_block_is_accepted():
     params = Params(**vars(build_parser().parse_args(SEED_USAGE)))
     assert (params.batch_size, params.momentum, params.decay_rate) == (2, 0.9, 0.5)
-    # The later of a pair wins, as in the seed.
+    # The later of a pair wins, as in NVIDIA's recipe.
     assert params.augment is False and params.benchmark is False
     assert params.use_amp and params.use_xla
 

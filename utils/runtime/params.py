@@ -8,7 +8,7 @@ EXEC_MODES = ('train', 'train_and_predict', 'predict', 'benchmark', 'evaluate',
               'train_and_evaluate', 'export')
 OPTIMIZERS = ('momentum', 'adam')
 DEFAULT_LEARNING_RATES = {'momentum': 0.01, 'adam': 0.0001}
-"""--learning_rate when not given: the seed's 0.01 for SGD with momentum 0.99, and NVIDIA's
+"""--learning_rate when not given: NVIDIA's recipe's 0.01 for SGD with momentum 0.99, and NVIDIA's
 later recipe's 1e-4 for Adam, whose steps do not scale with the gradient's size."""
 DEFAULT_MOMENTUM = 0.99
 LR_SCALINGS = ('none', 'linear')
