@@ -16,7 +16,7 @@ from utils.graph.weight_average import AVERAGE_NAME
 from utils.run.checkpoints import (OPTIMIZER_SLOTS, bytes_on_disk, checkpoint_bytes,
                                    graph_variables, latest_checkpoint)
 from utils.runtime import disk, distributed as dist_lib, precision
-from utils.runtime.errors import UserError
+from utils.runtime.errors import UserError, error_text
 
 
 def check_writable(model_dir):
@@ -56,7 +56,7 @@ def check_checkpoint(model_dir, expected):
     try:
         stored = dict(tf.train.list_variables(checkpoint))
     except (tf.errors.OpError, ValueError) as err:
-        reason = err.message if isinstance(err, tf.errors.OpError) else str(err)
+        reason = error_text(err)
         raise UserError(f'--model_dir={model_dir}: checkpoint {name} cannot be read '
                         f'({reason.splitlines()[0]}); move it away or use another '
                         '--model_dir') from None

@@ -6,8 +6,7 @@ import time
 from utils.outputs import overlays, scores, writers
 from utils.outputs.names import MASKS_FILE, PROBS_FILE
 from utils.run import checkpoints
-from utils.run import tta
-from utils.run.tiled_prediction import IDENTITY, BatchedTiles, predict_slices
+from utils.run.tiled_prediction import BatchedTiles, predict_slices, views
 from utils.runtime import disk
 
 
@@ -39,13 +38,13 @@ def predict_files(predict_batches, params, logger, files):
     Returns:
         {input path: [output paths]}.
     """
-    transforms = tta.TRANSFORMS if params.tta else (IDENTITY,)
+    transforms, note = views(params)
     tiles = BatchedTiles(files, params.batch_size, transforms)
     total_pages = sum(image_file.pages for image_file in files)
     disk.warn_if_short(logger, params.output_dir, outputs_bytes(files, params.overlays),
                        'the predictions')
     logger.message(f'predicting {total_pages} page(s) of {len(files)} input(s) into '
-                   f'{params.output_dir}' + (' (--tta: 8 views of each)' if params.tta else ''))
+                   f'{params.output_dir}{note}')
     predictions = predict_batches(tiles)
     progress = _Progress(logger, total_pages)
     written, writer = {}, None

@@ -27,6 +27,14 @@ from utils.runtime.errors import DatasetError
 IDENTITY = tta.TRANSFORMS[0]
 
 
+def views(params):
+    """The transforms each page is predicted under, and how the log says so: the 8 flips
+    and rotations with --tta, else the page as it is."""
+    if params.tta:
+        return tta.TRANSFORMS, ' (--tta: 8 views of each)'
+    return (IDENTITY,), ''
+
+
 @dataclasses.dataclass
 class _View:
     """One view of one page (the page itself, or a flip or rotation of it with --tta)."""
@@ -116,12 +124,11 @@ def predict_slices(estimator, params, logger, volume):
         float32 probability of non-membrane per pixel: `[pages, H, W]`, or a list of `[H, W]`
         for a list.
     """
-    transforms = tta.TRANSFORMS if params.tta else (IDENTITY,)
+    transforms, note = views(params)
     tiles = BatchedTiles([volume], params.batch_size, transforms, read=iter)
     shapes = sorted({page.shape for page in volume})
     sizes = ', '.join(f'{h}x{w}' for h, w in shapes)
-    logger.message(f'predicting {len(volume)} slice(s) of {sizes}' +
-                   (' (--tta: 8 views of each)' if params.tta else ''))
+    logger.message(f'predicting {len(volume)} slice(s) of {sizes}{note}')
     probabilities = [probs for *_, probs in tiles.pages(
         with_estimator(estimator, params, logger)(tiles))]
     return np.stack(probabilities) if isinstance(volume, np.ndarray) else probabilities

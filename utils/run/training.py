@@ -15,7 +15,7 @@ from utils.outputs.scores import SCORE_NAMES
 from utils.run import best_checkpoint, checkpoints, evaluation
 from utils.run.model_dir import checkpoint_advice
 from utils.runtime import disk, distributed as dist_lib
-from utils.runtime.errors import Interrupted, RankLost
+from utils.runtime.errors import Interrupted, RankLost, error_text
 
 
 def weight_map_of(params, logger, data):
@@ -125,7 +125,7 @@ def _full_disk_reported(params, model_dir):
     the graph, our log), after removing what TensorFlow left half-written: what was being
     written, what a checkpoint needs, and how to resume."""
     def what(err):
-        text = getattr(err, 'message', None) or str(err)
+        text = error_text(err)
         checkpoint = _CHECKPOINT_BEING_WRITTEN.search(text)
         written = re.search(r'(/\S+?);? (?:No space left|Disk quota)', text)
         if checkpoint:
@@ -138,7 +138,7 @@ def _full_disk_reported(params, model_dir):
 
     def needed(err):
         newest = checkpoints.latest_checkpoint(model_dir)
-        if newest and _CHECKPOINT_BEING_WRITTEN.search(getattr(err, 'message', None) or str(err)):
+        if newest and _CHECKPOINT_BEING_WRITTEN.search(error_text(err)):
             return checkpoints.bytes_on_disk(model_dir, newest)
         return None
 

@@ -9,7 +9,7 @@ import shutil
 import stat
 import tempfile
 
-from utils.runtime.errors import UserError
+from utils.runtime.errors import UserError, error_text
 
 DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 _DISK_FULL_TEXTS = (os.strerror(errno.ENOSPC), os.strerror(errno.EDQUOT))
@@ -26,7 +26,7 @@ def is_disk_full(err):
     that the file system is full or the quota is used up."""
     if isinstance(err, OSError):
         return err.errno in DISK_FULL_ERRNOS
-    return any(text in str(getattr(err, 'message', err)) for text in _DISK_FULL_TEXTS)
+    return any(text in error_text(err) for text in _DISK_FULL_TEXTS)
 
 
 def free_bytes(path):

@@ -8,6 +8,7 @@ import dataclasses
 import socket
 
 from utils.runtime import hosts
+from utils.runtime.errors import error_text
 
 try:
     import horovod.tensorflow as hvd
@@ -75,8 +76,8 @@ def lost_peers(err, distributed):
     found); else None."""
     if not distributed.horovod or distributed.size == 1:
         return None
-    text = str(getattr(err, 'message', err))
-    if 'Horovod has been shut down' not in text and type(err).__name__ != 'HorovodInternalError':
+    shut_down = 'Horovod has been shut down' in error_text(err)
+    if not shut_down and type(err).__name__ != 'HorovodInternalError':
         return None
     return hosts.unreachable([peer for peer in distributed.peers
                               if peer.rank != distributed.rank])

@@ -2,6 +2,12 @@
 import re
 
 
+def error_text(err):
+    """What `err` says: a TensorFlow error's own message (str() adds its op and traceback
+    details), or any other error's str()."""
+    return getattr(err, 'message', None) or str(err)
+
+
 class UserError(Exception):
     """Bad input or state the user can fix; the message names the file or flag."""
 
