@@ -126,6 +126,12 @@ def test_evaluate_with_tta(small_dataset, tmp_path):
     expected = scores.evaluate(augmented, background)
     for name in SCORE_NAMES:
         assert record[name] == pytest.approx(expected[name], rel=1e-6), name
+    # Beside them, those of the closed-contour map of the cells written with them.
+    cells = read_stack_float(str(model_dir / 'eval' / names.EVAL_CELLS_FILE))
+    closed = np.where(cells == 0, 0.0, augmented).astype(np.float32)
+    expected = scores.evaluate(closed, background)
+    for name in SCORE_NAMES:
+        assert record['closed_' + name] == pytest.approx(expected[name], rel=1e-6), name
     assert not np.allclose(augmented, plain)
     # Not a different model: the average stays close to the plain prediction.
     assert np.abs(augmented - plain).mean() < 0.1

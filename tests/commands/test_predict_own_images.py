@@ -70,20 +70,26 @@ def test_a_folder_is_read_in_natural_order(predicted):
 def test_every_input_gets_its_outputs_at_its_size(predicted):
     inputs, out = predicted
     for image_file in images.discover([str(inputs)]):
-        probs_path, mask_path, *overlays = names.output_paths(str(out), image_file, True)
-        probs, masks = _pages(probs_path), _pages(mask_path)
+        paths = names.output_paths(str(out), image_file, True, cells=True)
+        probs, masks = _pages(paths.probs), _pages(paths.mask)
+        cells, closed = _pages(paths.cells), _pages(paths.closed_mask)
         assert [p.shape for p in probs] == [m.shape for m in masks] == list(image_file.sizes)
-        for p, m in zip(probs, masks):
+        assert [c.shape for c in cells] == [m.shape for m in closed] == list(image_file.sizes)
+        for p, m, c, closed_mask in zip(probs, masks, cells, closed):
             assert p.dtype == np.float32 and 0 <= p.min() and p.max() <= 1
             assert set(np.unique(m)) <= {0, 255}
             assert np.array_equal(m == 255, p >= 0.5)
-        # The mask in the input's own kind; PNG for JPEG.
-        assert mask_path.endswith({'tiff': '.tif', 'png': '.png', 'jpeg': '.png'}[
-            image_file.kind])
-        assert len(overlays) == image_file.pages
-        for path, (height, width) in zip(overlays, image_file.sizes):
-            with Image.open(path) as overlay:  # two titled panels side by side
-                assert overlay.size == (2 * width, height + 14) and overlay.mode == 'RGB'
+            assert c.dtype == np.uint16 and c.max() >= 1
+            # The closed mask: the mask with the lines between cells as membrane.
+            assert np.array_equal(closed_mask == 255, (p >= 0.5) & (c > 0))
+        # The masks in the input's own kind; PNG for JPEG. Labels in TIFF.
+        suffix = {'tiff': '.tif', 'png': '.png', 'jpeg': '.png'}[image_file.kind]
+        assert paths.mask.endswith(suffix) and paths.closed_mask.endswith(suffix)
+        assert paths.cells.endswith('_cells.tif')
+        assert len(paths.overlays) == image_file.pages
+        for path, (height, width) in zip(paths.overlays, image_file.sizes):
+            with Image.open(path) as overlay:  # image, prediction and cells, titled
+                assert overlay.size == (3 * width, height + 14) and overlay.mode == 'RGB'
 
 
 def test_progress_reaches_every_page(predicted, model_dir):
@@ -237,7 +243,16 @@ def test_a_page_that_cannot_be_decoded_is_one_line(model_dir, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f'error: {tmp_path / "b_cut.png"}: cannot decode') and \
         err.count('\n') == 1, err
-    assert sorted(os.listdir(out)) == ['a_good_mask.png', 'a_good_probs.tif']
+    assert sorted(os.listdir(out)) == ['a_good_cells.tif', 'a_good_closed_mask.png',
+                                       'a_good_mask.png', 'a_good_probs.tif']
+
+
+def test_no_cells_writes_the_probabilities_and_the_mask_alone(model_dir, tmp_path):
+    Image.new('L', (20, 20), 128).save(tmp_path / 'x.png')
+    out = tmp_path / 'out'
+    assert main.main(['--exec_mode', 'predict', '--model_dir', str(model_dir), '--input',
+                      str(tmp_path / 'x.png'), '--output_dir', str(out), '--no-cells']) == 0
+    assert sorted(os.listdir(out)) == ['x_mask.png', 'x_probs.tif']
 
 
 def test_two_inputs_with_one_name_are_refused(tmp_path):

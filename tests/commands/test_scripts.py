@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import ROOT
@@ -138,3 +139,49 @@ def test_pytorch_reference_times_the_same_network():
     (only,) = measured['results']
     assert only['dtype'] == 'float32' and only['channels_last']
     assert only['train_images_per_sec'] > 0 and only['inference_images_per_sec'] > 0
+
+
+def test_rescore_reproduces_the_evaluation_and_scores_its_variants(tmp_path):
+    from scipy.ndimage import gaussian_filter
+
+    from utils.data.tiff_io import write_stack
+    from utils.outputs import cells as cells_lib
+    from utils.outputs import scores
+    rng = np.random.default_rng(3)
+    labels = np.full((4, 48, 48), 255, np.uint8)
+    labels[:, :, 23:26] = labels[:, 23:26, :] = 0  # four cells a slice
+    write_stack(str(tmp_path / 'train-volume.tif'), rng.integers(0, 256, labels.shape, np.uint8))
+    write_stack(str(tmp_path / 'train-labels.tif'), labels)
+    background = labels[2:] == 255
+    probs = np.clip(gaussian_filter(background.astype(float), (0, 1.5, 1.5)) +
+                    rng.normal(0, 0.05, background.shape), 0, 1).astype(np.float32)
+    eval_dir = tmp_path / 'eval'
+    eval_dir.mkdir()
+    write_stack(str(eval_dir / 'held-out-probs.tif'), probs)
+    (eval_dir / 'metrics.json').write_text(json.dumps({'fold': 1, 'step': 9, 'slices': [2, 3]}))
+    result = _script('rescore.py', '--data_dir', tmp_path, '--eval_dir', eval_dir,
+                     '--temperatures', '1,2', '--watersheds', '1:0.4', '--per_slice')
+    assert result.returncode == 0, result.stderr
+    rows = {cells[0]: cells[1:] for cells in
+            ([cell.strip() for cell in line.strip('|').split('|')]
+             for line in result.stdout.splitlines()[3:])}
+    assert list(rows) == ['raw', 'raw, cells (sigma 1, depth 0.4)', 'T 2',
+                          'T 2, cells (sigma 1, depth 0.4)']
+    raw = scores.evaluate(probs, background)
+    assert rows['raw'][0] == f'{raw["v_rand_thin"]:.4f} ({raw["v_rand_thin_threshold"]:.1f})'
+    watershed = cells_lib.Watershed(1.0, 0.4)
+    closed = np.stack([cells_lib.closed_probs(p, watershed.cells(p)) for p in probs])
+    expected = scores.evaluate(closed, background)
+    assert rows['raw, cells (sigma 1, depth 0.4)'][1] == (
+        f'{expected["v_info_thin"]:.4f} ({expected["v_info_thin_threshold"]:.1f})')
+    # A temperature keeps 0.5 where it is: the masks, hence the Dice, do not change.
+    assert rows['T 2'][2] == rows['raw'][2] == f'{raw["dice_membrane"]:.4f}'
+    assert len(rows['raw'][3].split(' / ')) == 2  # a V_rand per slice
+
+
+def test_rescore_refuses_a_bad_setting_in_one_line(tmp_path):
+    result = _script('rescore.py', '--data_dir', tmp_path, '--eval_dir', tmp_path,
+                     '--watersheds', '1')
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].endswith(
+        'error: --temperatures takes numbers, --watersheds SIGMA:DEPTH pairs')

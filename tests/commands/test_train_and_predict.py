@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image, ImageSequence
 
 import main
 from conftest import SMALL_INPUT, read_log, run_main
@@ -62,6 +63,14 @@ def test_prediction_outputs(trained, small_dataset):
     assert np.array_equal(masks == 255, probs >= 0.5)
     overlays = sorted(os.listdir(os.path.join(pred_dir, names.OVERLAY_DIR)))
     assert overlays == ['slice_000.png', 'slice_001.png']
+    # The cells: labels at the slices' size in a type that holds them, and the closed mask
+    # with their lines as membrane; the overlays show image, prediction, cells and labels.
+    cells = read_stack_raw(os.path.join(pred_dir, names.CELLS_FILE))
+    closed = read_stack(os.path.join(pred_dir, names.CLOSED_MASKS_FILE))
+    assert cells.dtype == np.uint16 and cells.shape == (2, 96, 96) and cells.min() == 0
+    assert np.array_equal(closed == 255, (probs >= 0.5) & (cells > 0))
+    with Image.open(os.path.join(pred_dir, names.OVERLAY_DIR, overlays[0])) as overlay:
+        assert overlay.size == (4 * 96, 96 + 14)
     metrics = json.load(open(os.path.join(pred_dir, names.METRICS_FILE)))
     assert metrics['step'] == 40
     # The Dice of the membranes written, against the test labels, worked out here.
@@ -73,8 +82,7 @@ def test_prediction_outputs(trained, small_dataset):
 
 
 def read_stack_raw(path):
-    """Float pages as stored, without read_stack's conversion to 8-bit."""
-    from PIL import Image, ImageSequence
+    """Pages as stored, without read_stack's conversion to 8-bit."""
     with Image.open(path) as image:
         return np.stack([np.asarray(page) for page in ImageSequence.Iterator(image)])
 

@@ -32,7 +32,39 @@ def test_image_prediction_and_labels_each_under_a_title():
 def test_without_labels_two_panels():
     picture = overlays.panels(IMAGE, PROBS)
     assert picture.size == (2 * 60, 60 + overlays.TITLE_BAND)
-    assert overlays.TITLES[:2] == ('image', 'prediction (membranes in red)')
+    (_, image), (_, predicted) = _titled_panels(picture, 2)
+    assert np.array_equal(image, np.repeat(IMAGE[..., None], 3, axis=-1))
+    assert np.array_equal(predicted, overlays.overlay(IMAGE, PROBS < 0.5))
+
+
+CELLS = np.ones((60, 60), np.int32)
+CELLS[:, 31:] = 2
+CELLS[:, 30] = 0  # The line between cell 1 and cell 2.
+
+
+def test_cells_panel_between_prediction_and_labels():
+    picture = overlays.panels(IMAGE, PROBS, CLASSES, cells=CELLS)
+    assert picture.size == (4 * 60, 60 + overlays.TITLE_BAND)
+    panels = _titled_panels(picture, 4)
+    red = panels[3][1][..., 0].astype(int) - panels[3][1][..., 1]
+    assert (red[20] > 50).all()  # the labels stay last
+    band, cells = panels[2]
+    assert (band < 128).any()
+    assert (cells[:, 30] == 0).all()  # lines in black
+    # Take the grey away: what is left is one colour per cell, a different one each.
+    grey = np.repeat(IMAGE[..., None].astype(float), 3, axis=-1)
+    colour = cells.astype(float) - 0.55 * grey
+    first, second = colour[:, :30].reshape(-1, 3), colour[:, 31:].reshape(-1, 3)
+    assert np.ptp(first, axis=0).max() < 1.5 and np.ptp(second, axis=0).max() < 1.5  # rounding
+    assert np.abs(first[0] - second[0]).max() > 20
+
+
+def test_a_cell_keeps_its_colour_across_pictures():
+    renumbered = np.where(CELLS == 2, 7, CELLS)
+    one = overlays.cell_colours(IMAGE, CELLS)
+    other = overlays.cell_colours(IMAGE, renumbered)
+    assert np.array_equal(one[:, :30], other[:, :30])
+    assert not np.array_equal(one[:, 31:], other[:, 31:])
 
 
 def test_the_test_volumes_overlays_are_titled(tmp_path):

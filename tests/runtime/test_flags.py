@@ -45,6 +45,19 @@ def test_no_benchmark_switches_benchmark_off(flags, benchmark):
     assert args.benchmark is benchmark
 
 
+@pytest.mark.parametrize('flags, cells', [
+    ([], True), (['--no-cells'], False), (['--cells'], True), (['--no-cells', '--cells'], True)])
+def test_no_cells_switches_the_watershed_off(flags, cells):
+    args = build_parser().parse_args(['--data_dir', 'd', *flags])
+    assert args.cells is cells
+
+
+def test_the_watershed_flags_are_read_as_numbers():
+    args = build_parser().parse_args(['--data_dir', 'd', '--cell_smoothing', '2',
+                                      '--cell_marker_depth', '0.25'])
+    assert (args.cell_smoothing, args.cell_marker_depth) == (2.0, 0.25)
+
+
 @pytest.mark.parametrize('abbreviation', ['--input_s', '--batch', '--max_step', '--exec',
                                           '--overw'])
 def test_an_abbreviated_flag_is_an_error_not_the_flag_it_starts(abbreviation, capsys):

@@ -70,6 +70,9 @@ def test_params_are_frozen():
     ('augmentation', 'warp', 'one of full, flips'),
     ('augmentation', 'flips', 'full .*without --augment'),
     ('ema_decay', 1.0, r'a number in \[0, 1\)'), ('ema_decay', -0.5, r'a number in \[0, 1\)'),
+    ('cell_smoothing', -0.5, 'a number of pixels >= 0'),
+    ('cell_marker_depth', 0.0, r'a probability in \(0, 1\)'),
+    ('cell_marker_depth', 1.0, r'a probability in \(0, 1\)'),
 ])
 def test_invalid_values_name_the_flag(flag, value, message):
     with pytest.raises(ValueError, match=f'--{flag}.*{message}'):
@@ -81,6 +84,15 @@ def test_ema_decay_is_for_training_modes():
                                          '--exec_mode predict'):
         Params(data_dir='d', exec_mode='predict', ema_decay=0.9)
     assert Params(data_dir='d', exec_mode='train_and_evaluate', ema_decay=0.9).ema_decay == 0.9
+
+
+def test_the_watershed_flags_need_cells():
+    for flag, value in (('cell_smoothing', 2.0), ('cell_marker_depth', 0.3)):
+        with pytest.raises(ValueError, match=f'--{flag}={value} is invalid: expected its '
+                                             'default with --no-cells'):
+            Params(data_dir='d', cells=False, **{flag: value})
+    assert Params(data_dir='d', cells=False).cells is False
+    assert Params(data_dir='d', cell_marker_depth=0.3).cell_marker_depth == 0.3
 
 
 def test_eval_every_needs_train_and_evaluate():

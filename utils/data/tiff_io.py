@@ -83,17 +83,25 @@ def _to_uint8(stack, path):
     return scale_to_uint8(stack, stack.min(), stack.max())
 
 
+_WRITABLE = (np.uint8, np.uint16, np.uint32, np.float32)
+
+
 def write_stack(path, stack):
-    """Writes uint8 or float32 pages (`[pages, H, W]`, or a list of `[H, W]` of any sizes) as
-    one multi-page TIFF, atomically.
+    """Writes uint8, uint16, uint32 or float32 pages (`[pages, H, W]`, or a list of `[H, W]`
+    of any sizes) as one multi-page TIFF, atomically.
 
     The pages go to a temporary file in the same directory, renamed over `path` only when
-    complete, so a crash never leaves a truncated file where a good one was.
+    complete, so a crash never leaves a truncated file where a good one was. uint32 pages are
+    stored as Pillow stores 32-bit integers, signed: below 2**31 the values are the same.
     """
     arrays = [np.asarray(page) for page in stack]  # A list may hold pages of several sizes.
     for page in arrays:
-        if page.dtype not in (np.uint8, np.float32):
-            raise TypeError(f'write_stack takes uint8 or float32 pages, not {page.dtype}')
+        if page.dtype not in _WRITABLE:
+            raise TypeError(f'write_stack takes uint8, uint16, uint32 or float32 pages, not '
+                            f'{page.dtype}')
+        if page.dtype == np.uint32 and page.size and page.max() > np.iinfo(np.int32).max:
+            raise ValueError(f'{path}: a uint32 page holds {page.max()}, beyond 32-bit TIFF '
+                             'integers')
     pages = [Image.fromarray(page) for page in arrays]
     write_atomically(path, lambda f: pages[0].save(
         f, format='TIFF', save_all=True, append_images=pages[1:]))

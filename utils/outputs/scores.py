@@ -160,6 +160,11 @@ SCORE_NAMES = ('v_rand_thin', 'v_info_thin', 'dice_membrane', 'dice_background',
 """The held-out scores a run reports: TensorBoard's evaluation curves and the
 cross-validation summary's columns (evaluate gives these and a few more)."""
 
+CLOSED_PREFIX = 'closed_'
+"""Names the scores of the closed-contour map (utils.outputs.cells), beside the raw ones."""
+CLOSED_SCORE_NAMES = tuple(CLOSED_PREFIX + name for name in ('v_rand_thin', 'v_info_thin'))
+"""The closed-contour map's scores reported with SCORE_NAMES where cells were drawn."""
+
 
 def evaluate(background_probs, background):
     """Every score of a predicted stack against its labels, as one flat dict.

@@ -8,8 +8,10 @@ import numpy as np
 from PIL import Image, TiffImagePlugin
 
 from utils.data.tiff_io import write_stack
+from utils.outputs import cells as cells_lib
 from utils.outputs import masks
-from utils.outputs.names import (EVAL_PROBS_FILE, MASKS_FILE, METRICS_FILE, PROBS_FILE,
+from utils.outputs.names import (CELLS_FILE, CLOSED_MASKS_FILE, EVAL_CELLS_FILE,
+                                 EVAL_PROBS_FILE, MASKS_FILE, METRICS_FILE, PROBS_FILE,
                                  output_paths)
 from utils.outputs.overlays import panels
 from utils.runtime import disk
@@ -25,19 +27,32 @@ def write_predictions(pred_dir, background_probs):
     write_stack(os.path.join(pred_dir, MASKS_FILE), masks.mask_image(background_probs))
 
 
-def prediction_bytes(shape, classes=None):
-    """At most what write_predictions and write_overlays write for a `[pages, H, W]` volume:
-    float32 and 8-bit stacks, and an overlay of 2 or 3 RGB panels per page (PNG compresses
-    it)."""
+def write_cells(pred_dir, background_probs, cells):
+    """Writes the cells (16- or 32-bit labels, utils.outputs.cells) and the closed-contour
+    masks (0 = membrane or a line between cells, 255 = cell)."""
+    write_stack(os.path.join(pred_dir, CELLS_FILE), cells_lib.as_labels(cells))
+    write_stack(os.path.join(pred_dir, CLOSED_MASKS_FILE),
+                [masks.mask_image(cells_lib.closed_probs(probs, page_cells))
+                 for probs, page_cells in zip(background_probs, cells)])
+
+
+_CELLS_BYTES = 4 + 1 + 3
+"""Per pixel, at most: 32-bit labels, the closed mask, and the cells' overlay panel."""
+
+
+def prediction_bytes(shape, classes=None, cells=False):
+    """At most what write_predictions, write_cells and write_overlays write for a
+    `[pages, H, W]` volume: float32 and 8-bit stacks, the cells with `cells`, and an overlay
+    of up to 4 RGB panels per page (PNG compresses it)."""
     pages, height, width = shape
     panels = 3 if classes is not None else 2
-    return pages * height * width * (4 + 1 + 3 * panels)
+    return pages * height * width * (4 + 1 + 3 * panels + (_CELLS_BYTES if cells else 0))
 
 
-def evaluation_bytes(volume):
-    """What write_evaluation writes for `volume`'s slices: float32 pages, a small
-    metrics.json."""
-    return sum(page.size for page in volume) * 4 + 2 ** 12
+def evaluation_bytes(volume, cells=False):
+    """What write_evaluation writes for `volume`'s slices: float32 pages, the cells' 32-bit
+    labels with `cells`, a small metrics.json."""
+    return sum(page.size for page in volume) * (8 if cells else 4) + 2 ** 12
 
 
 def write_metrics(directory, metrics):
@@ -46,10 +61,13 @@ def write_metrics(directory, metrics):
                           lambda f: f.write(text.encode()))
 
 
-def write_evaluation(eval_dir, record, background_probs):
-    """metrics.json and the held-out slices' probabilities of non-membrane (float32 TIF)."""
+def write_evaluation(eval_dir, record, background_probs, cells=None):
+    """metrics.json, the held-out slices' probabilities of non-membrane (float32 TIF) and,
+    when given, their cells."""
     write_stack(os.path.join(eval_dir, EVAL_PROBS_FILE),
                 [np.asarray(page, np.float32) for page in background_probs])
+    if cells is not None:
+        write_stack(os.path.join(eval_dir, EVAL_CELLS_FILE), cells_lib.as_labels(cells))
     write_metrics(eval_dir, record)
 
 
@@ -57,14 +75,15 @@ class FileOutputs:
     """The outputs of one input file, written page by page as predictions arrive:
     `<stem>_probs.tif` (float32, the probability of non-membrane, a page per page),
     `<stem>_mask.tif` or `.png` (0 = membrane, 255 = background, as the training labels),
-    and with `overlays` a PNG per page with a legend. Each goes to a temporary file beside
+    with a `watershed` (utils.outputs.cells) `<stem>_cells.tif` and `<stem>_closed_mask`, and
+    with `overlays` a PNG per page with a legend. Each goes to a temporary file beside
     its target and is renamed over it by close(), so no output is ever half-written.
     """
 
-    def __init__(self, output_dir, image_file, overlays):
+    def __init__(self, output_dir, image_file, overlays, watershed=None):
         self.image_file = image_file
-        self.paths = output_paths(output_dir, image_file, overlays)
-        self.overlays = overlays
+        self.paths = output_paths(output_dir, image_file, overlays, watershed is not None)
+        self.watershed = watershed
         self.temporaries = {}
         self._stacks = {}
 
@@ -85,7 +104,7 @@ class FileOutputs:
     def add(self, page_index, image, probs):
         """Writes one page: the probabilities, the mask, the overlay. On any error what was
         written is removed; a full disk ends in DiskFull naming the file."""
-        with disk.full_disk_reported(lambda err: err.filename or self.paths[0],
+        with disk.full_disk_reported(lambda err: err.filename or self.paths.probs,
                                      f'the outputs of {self.image_file.path}',
                                      advice='free some space, or use another --output_dir'):
             try:
@@ -95,20 +114,28 @@ class FileOutputs:
                 raise
 
     def _add(self, page_index, image, probs):
-        probs_path, mask_path = self.paths[:2]
-        self._append_page(probs_path, probs.astype(np.float32))
-        mask = masks.mask_image(probs)
-        if mask_path.endswith('.tif'):
-            self._append_page(mask_path, mask)
+        self._append_page(self.paths.probs, probs.astype(np.float32))
+        self._add_mask(self.paths.mask, masks.mask_image(probs))
+        cells = None
+        if self.watershed is not None:
+            cells = self.watershed.cells(probs)
+            # Each page's type holds its own cells: a stack's pages are numbered alone.
+            self._append_page(self.paths.cells, cells_lib.as_labels([cells])[0])
+            self._add_mask(self.paths.closed_mask,
+                           masks.mask_image(cells_lib.closed_probs(probs, cells)))
+        if self.paths.overlays:
+            with self._temporary(self.paths.overlays[page_index]) as handle:
+                panels(image, probs, cells=cells).save(handle, format='PNG')
+
+    def _add_mask(self, path, mask):
+        if path.endswith('.tif'):
+            self._append_page(path, mask)
         else:
-            with self._temporary(mask_path) as handle:
+            with self._temporary(path) as handle:
                 Image.fromarray(mask).save(handle, format='PNG')
-        if self.overlays:
-            with self._temporary(self.paths[2 + page_index]) as handle:
-                panels(image, probs).save(handle, format='PNG')
 
     def close(self):
-        """Renames every output into place; returns their paths."""
+        """Renames every output into place; returns their paths (names.OutputPaths)."""
         for handle, writer in self._stacks.values():
             writer.close()
             handle.flush()

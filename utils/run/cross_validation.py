@@ -18,7 +18,7 @@ import statistics
 import subprocess
 import sys
 
-from utils.outputs.scores import SCORE_NAMES
+from utils.outputs.scores import CLOSED_SCORE_NAMES, SCORE_NAMES
 from utils.runtime.disk import write_atomically
 from utils.runtime.errors import UserError
 from utils.runtime.flags import build_parser
@@ -96,7 +96,8 @@ def wall_seconds(directory):
 
 def fold_row(directory, fold, metrics):
     row = {'fold': fold, 'step': metrics['step'], 'slices': metrics.get('slices')}
-    row.update({name: metrics[name] for name in SCORE_NAMES})
+    row.update({name: metrics[name] for name in SCORE_NAMES + CLOSED_SCORE_NAMES
+                if name in metrics})
     try:
         with open(os.path.join(directory, BEST_METRICS)) as f:
             row['best_step'] = json.load(f)['step']
@@ -106,10 +107,22 @@ def fold_row(directory, fold, metrics):
     return row
 
 
+COLUMN_TITLES = {'v_rand_thin': 'V_rand thin', 'v_info_thin': 'V_info thin',
+                 'dice_membrane': 'Dice membrane', 'dice_background': 'Dice background',
+                 'pixel_error': 'pixel error', 'closed_v_rand_thin': 'V_rand thin, cells',
+                 'closed_v_info_thin': 'V_info thin, cells'}
+
+
+def score_names(rows):
+    """The scores every fold has: SCORE_NAMES, and the cells' where every fold drew them."""
+    return SCORE_NAMES + tuple(name for name in CLOSED_SCORE_NAMES
+                               if all(name in row for row in rows))
+
+
 def summarize(rows):
     """Mean and (sample) standard deviation of each score over the folds."""
     summary = {}
-    for name in SCORE_NAMES:
+    for name in score_names(rows):
         values = [row[name] for row in rows]
         summary[name] = {'mean': statistics.fmean(values),
                          'std': statistics.stdev(values) if len(values) > 1 else 0.0}
@@ -117,15 +130,16 @@ def summarize(rows):
 
 
 def markdown(rows, summary):
-    head = ('| fold | V_rand thin | V_info thin | Dice membrane | Dice background | '
-            'pixel error | best step | wall |\n| --- | --- | --- | --- | --- | --- | --- | --- |')
+    names = score_names(rows)
+    head = ('| fold | ' + ' | '.join(COLUMN_TITLES[name] for name in names) +
+            ' | best step | wall |\n' + '| --- ' * (len(names) + 3) + '|')
     lines = [head]
     for row in rows:
         wall = f'{row["wall_seconds"] / 60:.1f} min' if row['wall_seconds'] else '?'
-        lines.append(f'| {row["fold"]} | ' + ' | '.join(f'{row[n]:.4f}' for n in SCORE_NAMES) +
+        lines.append(f'| {row["fold"]} | ' + ' | '.join(f'{row[n]:.4f}' for n in names) +
                      f' | {row["best_step"]} | {wall} |')
     lines.append('| mean +/- std | ' + ' | '.join(
-        f'{summary[n]["mean"]:.4f} +/- {summary[n]["std"]:.4f}' for n in SCORE_NAMES) + ' | | |')
+        f'{summary[n]["mean"]:.4f} +/- {summary[n]["std"]:.4f}' for n in names) + ' | | |')
     return '\n'.join(lines) + '\n'
 
 

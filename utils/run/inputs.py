@@ -114,7 +114,8 @@ def load_images(params):
         if os.path.dirname(os.path.abspath(image_file.path)) == output_dir:
             raise DatasetError(f'--output_dir={params.output_dir}: holds the input '
                                f'{image_file.path}; write the outputs to another folder')
-        for path in output_paths(params.output_dir, image_file, params.overlays):
+        for path in output_paths(params.output_dir, image_file, params.overlays,
+                                 params.cells):
             if os.path.exists(path) and not params.overwrite:
                 raise DatasetError(f'{path}: exists (an output of {image_file.path}); '
                                    '--overwrite replaces it')

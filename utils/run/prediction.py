@@ -3,8 +3,9 @@ challenge's stacks, overlays, and the membrane Dice where labels exist), and a u
 files (--input) into --output_dir, page by page as they are predicted."""
 import time
 
+from utils.outputs import cells as cells_lib
 from utils.outputs import overlays, scores, writers
-from utils.outputs.names import MASKS_FILE, PROBS_FILE
+from utils.outputs.names import CELLS_FILE, CLOSED_MASKS_FILE, MASKS_FILE, PROBS_FILE
 from utils.run import checkpoints
 from utils.run.tiled_prediction import BatchedTiles, predict_slices, views
 from utils.runtime import disk
@@ -17,11 +18,20 @@ def predict_test_volume(estimator, params, logger, volume, classes):
         float32 `[pages, H, W]`: probability of non-membrane per pixel.
     """
     disk.warn_if_short(logger, params.pred_dir,
-                       writers.prediction_bytes(volume.shape, classes), 'the predictions')
+                       writers.prediction_bytes(volume.shape, classes, params.cells),
+                       'the predictions')
     background_probs = predict_slices(estimator, params, logger, volume)
     writers.write_predictions(params.pred_dir, background_probs)
-    overlay_dir = overlays.write_overlays(params.pred_dir, volume, background_probs, classes)
-    logger.message(f'wrote {PROBS_FILE}, {MASKS_FILE} and overlays to {params.pred_dir} '
+    written = [PROBS_FILE, MASKS_FILE]
+    cells = None
+    watershed = cells_lib.from_params(params)
+    if watershed is not None:
+        cells = [watershed.cells(probs) for probs in background_probs]
+        writers.write_cells(params.pred_dir, background_probs, cells)
+        written += [CELLS_FILE, CLOSED_MASKS_FILE]
+    overlay_dir = overlays.write_overlays(params.pred_dir, volume, background_probs, classes,
+                                          cells)
+    logger.message(f'wrote {", ".join(written)} and overlays to {params.pred_dir} '
                    f'({overlay_dir})')
     if classes is not None:
         dice = scores.membrane_dice(background_probs, classes)
@@ -41,8 +51,8 @@ def predict_files(predict_batches, params, logger, files):
     transforms, note = views(params)
     tiles = BatchedTiles(files, params.batch_size, transforms)
     total_pages = sum(image_file.pages for image_file in files)
-    disk.warn_if_short(logger, params.output_dir, outputs_bytes(files, params.overlays),
-                       'the predictions')
+    disk.warn_if_short(logger, params.output_dir,
+                       outputs_bytes(files, params.overlays, params.cells), 'the predictions')
     logger.message(f'predicting {total_pages} page(s) of {len(files)} input(s) into '
                    f'{params.output_dir}{note}')
     predictions = predict_batches(tiles)
@@ -52,7 +62,7 @@ def predict_files(predict_batches, params, logger, files):
         for file_index, page_index, page, probs in tiles.pages(predictions):
             if writer is None:
                 writer = writers.FileOutputs(params.output_dir, files[file_index],
-                                             params.overlays)
+                                             params.overlays, cells_lib.from_params(params))
             writer.add(page_index, page, probs)
             progress.page_done()
             if page_index == files[file_index].pages - 1:
@@ -68,10 +78,11 @@ def predict_files(predict_batches, params, logger, files):
     return written
 
 
-def outputs_bytes(files, overlays):
+def outputs_bytes(files, overlays, cells):
     """At most what the outputs of `files` take in --output_dir: a float32 and an 8-bit page
-    per page, and two RGB panels with the overlays (PNG compresses them)."""
-    per_pixel = 4 + 1 + (6 if overlays else 0)
+    per page, with `cells` 32-bit labels and another 8-bit page, and two RGB panels with the
+    overlays, three with cells (PNG compresses them)."""
+    per_pixel = 4 + 1 + (5 if cells else 0) + ((9 if cells else 6) if overlays else 0)
     return sum(h * w * per_pixel for image_file in files for h, w in image_file.sizes)
 
 

@@ -11,7 +11,7 @@ import tensorflow as tf
 from utils.data import input_fns, slices, weight_map
 from utils.graph import divergence
 from utils.hooks.stop_hook import StopOnSignalHook, StopSignals
-from utils.outputs.scores import SCORE_NAMES
+from utils.outputs.scores import CLOSED_SCORE_NAMES, SCORE_NAMES
 from utils.run import best_checkpoint, checkpoints, evaluation
 from utils.run.model_dir import checkpoint_advice
 from utils.runtime import disk, distributed as dist_lib
@@ -176,8 +176,9 @@ def train_evaluating_every(estimator, params, logger, distributed, inputs, pixel
         record = evaluation.evaluate(estimator, params, logger, *inputs.held_out,
                                      inputs.held_out_slices)
         with writer.as_default():
-            for name in SCORE_NAMES:
-                tf.summary.scalar(name, record[name], step=record['step'])
+            for name in SCORE_NAMES + CLOSED_SCORE_NAMES:
+                if name in record:
+                    tf.summary.scalar(name, record[name], step=record['step'])
         writer.flush()
         if best is None or record['v_rand_thin'] > best:
             best = record['v_rand_thin']

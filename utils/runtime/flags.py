@@ -136,6 +136,23 @@ def _checkpoint_and_evaluation_flags(parser):
     parser.add_argument('--tta', action='store_true',
                         help='Test-time augmentation: average the probabilities over the 8 '
                              'flips and rotations (8 times the prediction time)')
+    parser.add_argument('--cells', dest='cells', action='store_true',
+                        help='Also draw the cells: a watershed of the membrane probability '
+                             'that closes every contour, written as labels (a number per '
+                             'cell, 0 on the lines between them) and as a mask with those '
+                             'lines as membrane; evaluate scores it beside the raw '
+                             'probabilities (default)')
+    parser.add_argument('--no-cells', dest='cells', action='store_false')
+    parser.set_defaults(cells=DEFAULTS['cells'])
+    parser.add_argument('--cell_smoothing', type=float, metavar='SIGMA',
+                        default=DEFAULTS['cell_smoothing'],
+                        help='Gaussian sigma in pixels over the membrane probability before '
+                             'the watershed (default: %(default)s)')
+    parser.add_argument('--cell_marker_depth', type=float, metavar='H',
+                        default=DEFAULTS['cell_marker_depth'],
+                        help='A basin of the smoothed membrane probability is a cell of its '
+                             'own when its rim is at least H above its floor; a larger H '
+                             'joins more (default: %(default)s)')
     parser.add_argument('--profile_step', type=int, default=DEFAULTS['profile_step'],
                         help='Trace the Nth step of this run\'s training and of each '
                              'prediction: time per op type in the log, a Chrome trace in '

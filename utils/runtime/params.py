@@ -50,6 +50,10 @@ class Params:
     fold: int = None
     num_folds: int = 5
     tta: bool = False
+    cells: bool = True
+    # The watershed's (utils.outputs.cells), chosen on folds 0 and 1 (docs/accuracy.md).
+    cell_smoothing: float = 1.0
+    cell_marker_depth: float = 0.4
     loss: str = 'ce_dice'
     eval_every: int = 0
     profile_step: int = 0
@@ -69,6 +73,7 @@ class Params:
         self._check_training()
         self._check_modes()
         self._check_own_images()
+        self._check_cells()
         try:
             check_input_size(self.input_size, self.input_size)
         except ValueError as err:
@@ -105,6 +110,10 @@ class Params:
                'a number in [0, 1) (0: no moving average)')
         _check(self.profile_step >= 0, 'profile_step', self.profile_step,
                'an integer >= 0 (0: no trace)')
+        _check(self.cell_smoothing >= 0, 'cell_smoothing', self.cell_smoothing,
+               'a number of pixels >= 0 (0: no smoothing)')
+        _check(0 < self.cell_marker_depth < 1, 'cell_marker_depth', self.cell_marker_depth,
+               'a probability in (0, 1)')
         _check(self.num_folds >= 2, 'num_folds', self.num_folds, 'an integer >= 2')
         _check(self.fold is None or 0 <= self.fold < self.num_folds, 'fold', self.fold,
                f'an integer in [0, {self.num_folds}) (--num_folds={self.num_folds})')
@@ -149,6 +158,13 @@ class Params:
         for flag in ('overwrite', 'overlays', 'saved_model'):
             _check(self.input or not getattr(self, flag), flag, getattr(self, flag),
                    "only with --input (NVIDIA's recipe's predict writes <model_dir>/pred)")
+
+    def _check_cells(self):
+        """The watershed's settings, only where cells are drawn."""
+        for flag in ('cell_smoothing', 'cell_marker_depth'):
+            value = getattr(self, flag)
+            _check(self.cells or value == DEFAULTS[flag], flag, value,
+                   'its default with --no-cells (it sets how the cells are drawn)')
 
     @property
     def trains(self):
