@@ -32,6 +32,7 @@ def test_evaluations_during_training_and_the_best_checkpoint(small_dataset, tmp_
                 for value in event.summary.value:
                     steps.setdefault(value.tag, []).append(event.step)
     assert steps['v_rand_thin'] == [3, 6, 7] and steps['v_info_thin'] == [3, 6, 7]
+    assert steps['closed_v_rand_thin'] == steps['closed_v_info_thin'] == [3, 6, 7]  # cells
 
     # best/ holds the checkpoint of the best evaluation, whole, with its metrics.
     kept = json.loads((model_dir / 'best' / names.METRICS_FILE).read_text())

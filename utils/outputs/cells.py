@@ -25,6 +25,8 @@ from skimage.measure import label
 from skimage.morphology import h_minima
 from skimage.segmentation import watershed
 
+from utils.outputs import masks
+
 
 @dataclasses.dataclass(frozen=True)
 class Watershed:
@@ -48,6 +50,10 @@ class Watershed:
             return np.ones(membrane.shape, np.int32)
         return watershed(membrane, markers, watershed_line=True).astype(np.int32)
 
+    def pages(self, background_probs):
+        """The cells of every page of a stack (or list of pages), numbered page by page."""
+        return [self.cells(page) for page in background_probs]
+
 
 def from_params(params):
     """The Watershed of a run's Params, or None with --no-cells."""
@@ -70,3 +76,9 @@ def closed_probs(background_probs, cells):
     """The probabilities with the cells' lines set to membrane (probability 0 of non-membrane):
     float32, the same shape."""
     return np.where(np.asarray(cells) == 0, 0.0, background_probs).astype(np.float32)
+
+
+def closed_mask_image(background_probs, cells):
+    """The mask (utils.outputs.masks) of the closed-contour map: 0 on membranes and on the
+    lines between cells, 255 in the cells."""
+    return masks.mask_image(closed_probs(background_probs, cells))

@@ -32,7 +32,7 @@ def write_cells(pred_dir, background_probs, cells):
     masks (0 = membrane or a line between cells, 255 = cell)."""
     write_stack(os.path.join(pred_dir, CELLS_FILE), cells_lib.as_labels(cells))
     write_stack(os.path.join(pred_dir, CLOSED_MASKS_FILE),
-                [masks.mask_image(cells_lib.closed_probs(probs, page_cells))
+                [cells_lib.closed_mask_image(probs, page_cells)
                  for probs, page_cells in zip(background_probs, cells)])
 
 
@@ -121,8 +121,7 @@ class FileOutputs:
             cells = self.watershed.cells(probs)
             # Each page's type holds its own cells: a stack's pages are numbered alone.
             self._append_page(self.paths.cells, cells_lib.as_labels([cells])[0])
-            self._add_mask(self.paths.closed_mask,
-                           masks.mask_image(cells_lib.closed_probs(probs, cells)))
+            self._add_mask(self.paths.closed_mask, cells_lib.closed_mask_image(probs, cells))
         if self.paths.overlays:
             with self._temporary(self.paths.overlays[page_index]) as handle:
                 panels(image, probs, cells=cells).save(handle, format='PNG')

@@ -24,7 +24,7 @@ def evaluate(estimator, params, logger, volume, classes, slice_indices):
     cells = None
     watershed = cells_lib.from_params(params)
     if watershed is not None:
-        cells = [watershed.cells(probs) for probs in background_probs]
+        cells = watershed.pages(background_probs)
         closed = [cells_lib.closed_probs(probs, page_cells)
                   for probs, page_cells in zip(background_probs, cells)]
         held_out_scores.update({scores.CLOSED_PREFIX + name: value for name, value in

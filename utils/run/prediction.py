@@ -26,7 +26,7 @@ def predict_test_volume(estimator, params, logger, volume, classes):
     cells = None
     watershed = cells_lib.from_params(params)
     if watershed is not None:
-        cells = [watershed.cells(probs) for probs in background_probs]
+        cells = watershed.pages(background_probs)
         writers.write_cells(params.pred_dir, background_probs, cells)
         written += [CELLS_FILE, CLOSED_MASKS_FILE]
     overlay_dir = overlays.write_overlays(params.pred_dir, volume, background_probs, classes,

@@ -19,6 +19,13 @@ def build_parser():
     return parser
 
 
+def _switch(parser, name, help):
+    """--name and --no-name, the last given winning, with Params' default."""
+    parser.add_argument(f'--{name}', dest=name, action='store_true', help=help)
+    parser.add_argument(f'--no-{name}', dest=name, action='store_false')
+    parser.set_defaults(**{name: DEFAULTS[name]})
+
+
 def _run_flags(parser):
     parser.add_argument('--exec_mode', choices=EXEC_MODES, default=DEFAULTS['exec_mode'],
                         help='What to run: train, predict the test volume, or both; evaluate '
@@ -71,11 +78,8 @@ def _learning_rate_flags(parser):
 
 
 def _augmentation_flags(parser):
-    parser.add_argument('--augment', dest='augment', action='store_true',
-                        help='Augment training samples: flips, rotation, crop-and-resize, '
-                             'elastic deformation, brightness (see --augmentation)')
-    parser.add_argument('--no-augment', dest='augment', action='store_false')
-    parser.set_defaults(augment=DEFAULTS['augment'])
+    _switch(parser, 'augment', 'Augment training samples: flips, rotation, crop-and-resize, '
+                               'elastic deformation, brightness (see --augmentation)')
     parser.add_argument('--augment_steps', type=int, metavar='N',
                         default=DEFAULTS['augment_steps'],
                         help='With --augment, augment only the first N training steps and '
@@ -103,12 +107,10 @@ def _model_and_speed_flags(parser):
                              'elsewhere a warning and float32')
     parser.add_argument('--use_xla', action='store_true',
                         help='Experimental: XLA JIT compilation of the graph')
-    parser.add_argument('--benchmark', dest='benchmark', action='store_true',
-                        help='Time the run instead of keeping it: img/s and latency '
-                             'percentiles after --warmup_steps; no checkpoint read or '
-                             'written, no predictions saved (predict runs --max_steps batches)')
-    parser.add_argument('--no-benchmark', dest='benchmark', action='store_false')
-    parser.set_defaults(benchmark=DEFAULTS['benchmark'])
+    _switch(parser, 'benchmark', 'Time the run instead of keeping it: img/s and latency '
+                                 'percentiles after --warmup_steps; no checkpoint read or '
+                                 'written, no predictions saved (predict runs --max_steps '
+                                 'batches)')
 
 
 def _checkpoint_and_evaluation_flags(parser):
@@ -136,14 +138,11 @@ def _checkpoint_and_evaluation_flags(parser):
     parser.add_argument('--tta', action='store_true',
                         help='Test-time augmentation: average the probabilities over the 8 '
                              'flips and rotations (8 times the prediction time)')
-    parser.add_argument('--cells', dest='cells', action='store_true',
-                        help='Also draw the cells: a watershed of the membrane probability '
+    _switch(parser, 'cells', 'Also draw the cells: a watershed of the membrane probability '
                              'that closes every contour, written as labels (a number per '
                              'cell, 0 on the lines between them) and as a mask with those '
                              'lines as membrane; evaluate scores it beside the raw '
                              'probabilities (default)')
-    parser.add_argument('--no-cells', dest='cells', action='store_false')
-    parser.set_defaults(cells=DEFAULTS['cells'])
     parser.add_argument('--cell_smoothing', type=float, metavar='SIGMA',
                         default=DEFAULTS['cell_smoothing'],
                         help='Gaussian sigma in pixels over the membrane probability before '
