@@ -67,6 +67,21 @@ def test_a_low_ridge_joins_a_shallow_basin_but_parts_two_floors_of_one_level():
     assert cells.max() == 2 and len(np.unique(cells[2:-2, 3:28])) == 1
 
 
+def test_the_cells_never_join_what_the_mask_keeps_apart():
+    probs, _ = _two_cells_with_a_gap(gap=0)
+    probs[2:-2, 2:14] = 0.92  # the left cell's left part a little less sure than the rest,
+    probs[2:-2, 14] = 0.4  # parted by a thin membrane: the mask keeps them apart...
+    membrane = 1.0 - cells_lib.ndimage.gaussian_filter(probs.astype(float), 1.0)
+    ridge, floor = membrane[20, 14], membrane[20, 8]
+    assert ridge - floor < WATERSHED.depth  # ...but smoothed, it is shallower than the depth
+    segments = label(masks.background_mask(probs), connectivity=1)
+    cells = WATERSHED.cells(probs)
+    assert segments.max() == cells.max() == 3
+    for segment in range(1, 4):
+        inside = np.unique(cells[segments == segment])
+        assert len(inside[inside > 0]) == 1  # one cell per segment, none shared
+
+
 def test_cells_have_the_input_size_and_label_every_pixel_but_the_lines():
     rng = np.random.default_rng(0)
     probs = rng.random((37, 53)).astype(np.float32)

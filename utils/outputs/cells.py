@@ -23,7 +23,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.measure import label
 from skimage.morphology import h_minima
-from skimage.segmentation import watershed
+from skimage.segmentation import relabel_sequential, watershed
 
 from utils.outputs import masks
 
@@ -45,10 +45,23 @@ class Watershed:
         membrane = 1.0 - np.asarray(background_probs, np.float64)
         if self.smoothing > 0:
             membrane = ndimage.gaussian_filter(membrane, self.smoothing)
-        markers = label(h_minima(membrane, self.depth), connectivity=2)
+        markers = self.markers(background_probs, membrane)
         if markers.max() == 0:  # A flat page has no basin: it is one cell.
             return np.ones(membrane.shape, np.int32)
-        return watershed(membrane, markers, watershed_line=True).astype(np.int32)
+        cells = watershed(membrane, markers, watershed_line=True)
+        return relabel_sequential(cells)[0].astype(np.int32)
+
+    def markers(self, background_probs, membrane):
+        """The h-minima of the smoothed membrane probability, and a marker for each segment
+        of the mask (utils.outputs.masks) that holds none: a basin too shallow for a marker
+        of its own would otherwise be flooded from its neighbour's, and the cells would join
+        what the mask keeps apart."""
+        floors = h_minima(membrane, self.depth).astype(bool)
+        markers = label(floors, connectivity=2)
+        segments = label(masks.background_mask(background_probs), connectivity=1)
+        unmarked = np.isin(segments, np.unique(segments[floors]), invert=True) & (segments > 0)
+        markers[unmarked] = markers.max() + segments[unmarked]
+        return markers
 
     def pages(self, background_probs):
         """The cells of every page of a stack (or list of pages), numbered page by page."""
