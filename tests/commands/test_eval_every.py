@@ -12,10 +12,10 @@ from utils.outputs import names
 
 def test_evaluations_during_training_and_the_best_checkpoint(small_dataset, tmp_path):
     model_dir = tmp_path / 'model'
-    assert main.main(['--exec_mode', 'train_and_evaluate', '--data_dir', small_dataset,
-                      '--model_dir', str(model_dir), '--input_size', str(SMALL_INPUT),
-                      '--warmup_steps', '0', '--max_steps', '7', '--eval_every', '3',
-                      '--fold', '1', '--num_folds', '2', '--optimizer', 'adam',
+    assert main.main(['--exec_mode', 'train_and_evaluate', '--cells', '--data_dir',
+                      small_dataset, '--model_dir', str(model_dir), '--input_size',
+                      str(SMALL_INPUT), '--warmup_steps', '0', '--max_steps', '7',
+                      '--eval_every', '3', '--fold', '1', '--num_folds', '2', '--optimizer', 'adam',
                       '--learning_rate', '0.001', '--save_checkpoints_steps', '100']) == 0
     records = [json.loads(line) for line in open(model_dir / 'log.jsonl')]
     evaluations = [r['data'] for r in records if r['type'] == 'metric'

@@ -116,7 +116,10 @@ def test_evaluate_with_tta(small_dataset, tmp_path):
     probs_path = str(model_dir / 'eval' / names.EVAL_PROBS_FILE)
     assert main.main(argv + ['--exec_mode', 'train_and_evaluate', '--max_steps', '5']) == 0
     plain = read_stack_float(probs_path)
-    assert main.main(argv + ['--exec_mode', 'evaluate', '--tta']) == 0
+    record = json.loads((model_dir / 'eval' / names.METRICS_FILE).read_text())
+    assert 'closed_v_rand_thin' not in record  # no cells without --cells
+    assert not (model_dir / 'eval' / names.EVAL_CELLS_FILE).exists()
+    assert main.main(argv + ['--exec_mode', 'evaluate', '--tta', '--cells']) == 0
     augmented = read_stack_float(probs_path)
     record = json.loads((model_dir / 'eval' / names.METRICS_FILE).read_text())
     assert record['step'] == 5 and record['slices'] == [2, 3]

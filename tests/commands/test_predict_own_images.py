@@ -55,8 +55,8 @@ def predicted(model_dir, module_tmp_path):
     inputs = _images(module_tmp_path / 'inputs')
     out = module_tmp_path / 'out'
     assert main.main(['--exec_mode', 'predict', '--model_dir', str(model_dir), '--input',
-                      str(inputs), '--output_dir', str(out), '--overlays', '--batch_size',
-                      '3']) == 0
+                      str(inputs), '--output_dir', str(out), '--overlays', '--cells',
+                      '--batch_size', '3']) == 0
     return inputs, out
 
 
@@ -243,16 +243,18 @@ def test_a_page_that_cannot_be_decoded_is_one_line(model_dir, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f'error: {tmp_path / "b_cut.png"}: cannot decode') and \
         err.count('\n') == 1, err
-    assert sorted(os.listdir(out)) == ['a_good_cells.tif', 'a_good_closed_mask.png',
-                                       'a_good_mask.png', 'a_good_probs.tif']
+    assert sorted(os.listdir(out)) == ['a_good_mask.png', 'a_good_probs.tif']
 
 
-def test_no_cells_writes_the_probabilities_and_the_mask_alone(model_dir, tmp_path):
+def test_the_cells_are_written_with_cells_only(model_dir, tmp_path):
     Image.new('L', (20, 20), 128).save(tmp_path / 'x.png')
-    out = tmp_path / 'out'
-    assert main.main(['--exec_mode', 'predict', '--model_dir', str(model_dir), '--input',
-                      str(tmp_path / 'x.png'), '--output_dir', str(out), '--no-cells']) == 0
-    assert sorted(os.listdir(out)) == ['x_mask.png', 'x_probs.tif']
+    argv = ['--exec_mode', 'predict', '--model_dir', str(model_dir), '--input',
+            str(tmp_path / 'x.png'), '--output_dir']
+    assert main.main(argv + [str(tmp_path / 'plain')]) == 0
+    assert sorted(os.listdir(tmp_path / 'plain')) == ['x_mask.png', 'x_probs.tif']
+    assert main.main(argv + [str(tmp_path / 'cells'), '--cells']) == 0
+    assert sorted(os.listdir(tmp_path / 'cells')) == ['x_cells.tif', 'x_closed_mask.png',
+                                                      'x_mask.png', 'x_probs.tif']
 
 
 def test_two_inputs_with_one_name_are_refused(tmp_path):

@@ -27,7 +27,7 @@ def checkpoint_step(model_dir):
 def trained(small_dataset, module_tmp_path):
     """One 40-step training run followed by prediction, shared by the tests that read it."""
     model_dir = module_tmp_path
-    code = run_main(small_dataset, model_dir, '--max_steps', 40, '--log_every', 5,
+    code = run_main(small_dataset, model_dir, '--cells', '--max_steps', 40, '--log_every', 5,
                     '--warmup_steps', 10, '--optimizer', 'adam', '--learning_rate', 0.0003,
                     exec_mode='train_and_predict')
     assert code == 0

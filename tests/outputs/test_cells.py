@@ -12,8 +12,8 @@ from utils.outputs.names import output_paths
 from utils.outputs.writers import FileOutputs
 from utils.runtime.params import Params
 
-WATERSHED = cells_lib.from_params(Params(data_dir='d'))
-"""The default rule."""
+WATERSHED = cells_lib.from_params(Params(data_dir='d', cells=True))
+"""The default rule of --cells."""
 
 
 def _two_cells_with_a_gap(gap):

@@ -46,8 +46,9 @@ def test_no_benchmark_switches_benchmark_off(flags, benchmark):
 
 
 @pytest.mark.parametrize('flags, cells', [
-    ([], True), (['--no-cells'], False), (['--cells'], True), (['--no-cells', '--cells'], True)])
-def test_no_cells_switches_the_watershed_off(flags, cells):
+    ([], False), (['--no-cells'], False), (['--cells'], True), (['--no-cells', '--cells'], True),
+    (['--cells', '--no-cells'], False)])
+def test_cells_switches_the_watershed_on(flags, cells):
     args = build_parser().parse_args(['--data_dir', 'd', *flags])
     assert args.cells is cells
 

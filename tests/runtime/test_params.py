@@ -89,10 +89,10 @@ def test_ema_decay_is_for_training_modes():
 def test_the_watershed_flags_need_cells():
     for flag, value in (('cell_smoothing', 2.0), ('cell_marker_depth', 0.3)):
         with pytest.raises(ValueError, match=f'--{flag}={value} is invalid: expected its '
-                                             'default with --no-cells'):
+                                             'default without --cells'):
             Params(data_dir='d', cells=False, **{flag: value})
     assert Params(data_dir='d', cells=False).cells is False
-    assert Params(data_dir='d', cell_marker_depth=0.3).cell_marker_depth == 0.3
+    assert Params(data_dir='d', cells=True, cell_marker_depth=0.3).cell_marker_depth == 0.3
 
 
 def test_eval_every_needs_train_and_evaluate():

@@ -142,7 +142,7 @@ def _checkpoint_and_evaluation_flags(parser):
                              'that closes every contour, written as labels (a number per '
                              'cell, 0 on the lines between them) and as a mask with those '
                              'lines as membrane; evaluate scores it beside the raw '
-                             'probabilities (default)')
+                             'probabilities')
     parser.add_argument('--cell_smoothing', type=float, metavar='SIGMA',
                         default=DEFAULTS['cell_smoothing'],
                         help='Gaussian sigma in pixels over the membrane probability before '

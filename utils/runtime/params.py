@@ -50,7 +50,7 @@ class Params:
     fold: int = None
     num_folds: int = 5
     tta: bool = False
-    cells: bool = True
+    cells: bool = False
     # The watershed's (utils.outputs.cells), chosen on folds 0 and 1 (docs/accuracy.md).
     cell_smoothing: float = 1.0
     cell_marker_depth: float = 0.4
@@ -164,7 +164,7 @@ class Params:
         for flag in ('cell_smoothing', 'cell_marker_depth'):
             value = getattr(self, flag)
             _check(self.cells or value == DEFAULTS[flag], flag, value,
-                   'its default with --no-cells (it sets how the cells are drawn)')
+                   'its default without --cells (it sets how the cells are drawn)')
 
     @property
     def trains(self):
