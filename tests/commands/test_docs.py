@@ -20,7 +20,8 @@ PROGRAMS = {'main.py': ['main.py'], 'download_dataset.py': ['download_dataset.py
             'utils.run.exported_unet': ['-m', 'utils.run.exported_unet'],
             'scripts/benchmark.py': ['scripts/benchmark.py'],
             'scripts/matmul_peak.py': ['scripts/matmul_peak.py'],
-            'scripts/benchmark_prediction.py': ['scripts/benchmark_prediction.py']}
+            'scripts/benchmark_prediction.py': ['scripts/benchmark_prediction.py'],
+            'scripts/rescore.py': ['scripts/rescore.py']}
 """Ours, by how a command names them (scripts/pytorch_reference.py needs PyTorch, which the
 project does not install, even for --help)."""
 OUTSIDE_FLAGS = {

@@ -86,6 +86,15 @@ def test_ema_decay_is_for_training_modes():
     assert Params(data_dir='d', exec_mode='train_and_evaluate', ema_decay=0.9).ema_decay == 0.9
 
 
+def test_cells_need_a_mode_that_predicts_or_evaluates():
+    for mode in ('train', 'export', 'benchmark'):
+        with pytest.raises(ValueError, match='--cells=True is invalid: expected a mode that '
+                                             'predicts or evaluates'):
+            Params(data_dir='d', exec_mode=mode, cells=True)
+    for mode in ('predict', 'train_and_predict', 'evaluate', 'train_and_evaluate'):
+        assert Params(data_dir='d', exec_mode=mode, cells=True).cells
+
+
 def test_the_watershed_flags_need_cells():
     for flag, value in (('cell_smoothing', 2.0), ('cell_marker_depth', 0.3)):
         with pytest.raises(ValueError, match=f'--{flag}={value} is invalid: expected its '

@@ -160,7 +160,10 @@ class Params:
                    "only with --input (NVIDIA's recipe's predict writes <model_dir>/pred)")
 
     def _check_cells(self):
-        """The watershed's settings, only where cells are drawn."""
+        """Cells where something is predicted or scored; the watershed's settings, only where
+        cells are drawn."""
+        _check(not self.cells or (self.predicts or self.evaluates) and not self.timing_only,
+               'cells', self.cells, 'a mode that predicts or evaluates, not a benchmark')
         for flag in ('cell_smoothing', 'cell_marker_depth'):
             value = getattr(self, flag)
             _check(self.cells or value == DEFAULTS[flag], flag, value,
