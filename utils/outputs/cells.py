@@ -10,8 +10,9 @@ The markers are skimage's h-minima: in each basin at least `depth` deep, the pix
 floor. A basin shallower than that joins its neighbour, so noise inside a cell does not
 split it. Two floors at the same level stay two markers, however low the ridge between them:
 a confident network saturates the cells it is sure of to the same level, so a faint membrane
-between two such cells is kept as a line (docs/accuracy.md: this scored higher on folds 0
-and 1 than joining them).
+between two such cells is kept as a line. Each segment of the mask without a floor is a
+marker too, so the cells are never coarser than the mask's segments (docs/accuracy.md: how
+the rule and its numbers were chosen).
 
 The outputs: an instance label image per page (1..n, a number per cell, 0 on the lines) and
 the closed-contour map, the probabilities with those lines set to membrane, which the
@@ -69,7 +70,7 @@ class Watershed:
 
 
 def from_params(params):
-    """The Watershed of a run's Params, or None with --no-cells."""
+    """The Watershed of a run's Params, or None without --cells."""
     return Watershed(params.cell_smoothing, params.cell_marker_depth) if params.cells else None
 
 

@@ -9,6 +9,7 @@ from utils.run import checkpoints
 from utils.run.tiled_prediction import predict_slices
 from utils.runtime import disk
 
+
 def evaluate(estimator, params, logger, volume, classes, slice_indices):
     """Scores held-out slices: writes eval_dir/metrics.json, their probabilities and cells.
 
