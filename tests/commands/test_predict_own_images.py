@@ -164,7 +164,7 @@ def test_a_saved_model_writes_the_same_files(model_dir, predicted, module_tmp_pa
     served = module_tmp_path / 'served'
     assert main.main(['--exec_mode', 'predict', '--model_dir', str(module_tmp_path / 'log'),
                       '--saved_model', str(export), '--input', str(inputs), '--output_dir',
-                      str(served), '--overlays']) == 0
+                      str(served), '--overlays', '--cells']) == 0
     assert sorted(os.listdir(served)) == sorted(os.listdir(out))
     for name in os.listdir(out):
         if name.endswith('_probs.tif'):
