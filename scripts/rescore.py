@@ -28,6 +28,7 @@ from utils.data.dataset import BACKGROUND, load_training_data  # noqa: E402
 from utils.outputs import cells as cells_lib  # noqa: E402
 from utils.outputs import scores  # noqa: E402
 from utils.outputs.names import EVAL_PROBS_FILE, METRICS_FILE  # noqa: E402
+from utils.runtime.errors import DatasetError  # noqa: E402
 
 
 def calibrated(background_probs, temperature):
@@ -99,13 +100,33 @@ def parse_args(argv):
     return args
 
 
+def read_evaluation(args):
+    """The evaluation's metrics, the truth of its slices and its probabilities."""
+    path = os.path.join(args.eval_dir, METRICS_FILE)
+    try:
+        with open(path) as f:
+            metrics = json.load(f)
+        slice_indices = metrics['slices']
+        path = os.path.join(args.eval_dir, EVAL_PROBS_FILE)
+        background_probs = read_pages(path)
+    except (OSError, ValueError, KeyError) as err:
+        raise DatasetError(f'{path}: not an evaluation of main.py (--exec_mode evaluate writes '
+                           f'one): {err}') from None
+    _, classes = load_training_data(args.data_dir)
+    if max(slice_indices) >= len(classes):
+        raise DatasetError(f'{args.data_dir}: {len(classes)} labelled slices, but the '
+                           f'evaluation scored slice {max(slice_indices)}')
+    background = slices.stacked_if_equal(classes[i] == BACKGROUND for i in slice_indices)
+    return metrics, background, background_probs
+
+
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    with open(os.path.join(args.eval_dir, METRICS_FILE)) as f:
-        metrics = json.load(f)
-    _, classes = load_training_data(args.data_dir)
-    background = slices.stacked_if_equal(classes[i] == BACKGROUND for i in metrics['slices'])
-    background_probs = read_pages(os.path.join(args.eval_dir, EVAL_PROBS_FILE))
+    try:
+        metrics, background, background_probs = read_evaluation(args)
+    except DatasetError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
     print(f'fold {metrics["fold"]}, step {metrics["step"]}, slices {metrics["slices"]}')
     head = ['variant', 'V_rand thin (threshold)', 'V_info thin (threshold)', 'Dice membrane']
     if args.per_slice:

@@ -185,3 +185,11 @@ def test_rescore_refuses_a_bad_setting_in_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].endswith(
         'error: --temperatures takes numbers, --watersheds SIGMA:DEPTH pairs')
+
+
+def test_rescore_names_a_missing_evaluation_in_one_line(tmp_path):
+    result = _script('rescore.py', '--data_dir', tmp_path, '--eval_dir', tmp_path / 'eval')
+    assert result.returncode == 2
+    assert result.stderr.startswith(f'error: {tmp_path / "eval" / "metrics.json"}: not an '
+                                    'evaluation of main.py')
+    assert result.stderr.count('\n') == 1
