@@ -21,9 +21,14 @@ TITLE_BAND = 14
 _CELL_ALPHA = 0.45
 
 
+def _grey(image):
+    """The grey slice as float32 RGB `[H, W, 3]`, to blend colours into."""
+    return np.repeat(image[..., None].astype(np.float32), 3, axis=-1)
+
+
 def overlay(image, membrane):
     """The grey slice with `membrane` (bool `[H, W]`) tinted red: uint8 `[H, W, 3]`."""
-    grey = np.repeat(image[..., None].astype(np.float32), 3, axis=-1)
+    grey = _grey(image)
     tinted = np.where(membrane[..., None], (1 - _ALPHA) * grey + _ALPHA * _MEMBRANE_RGB, grey)
     return tinted.round().astype(np.uint8)
 
@@ -32,8 +37,7 @@ def cell_colours(image, cells):
     """The grey slice under a colour per cell, its lines black: uint8 `[H, W, 3]`. A cell's
     colour depends on its number alone, so the same cells look the same in every picture."""
     palette = np.random.default_rng(0).integers(40, 256, size=(int(cells.max()) + 1, 3))
-    grey = np.repeat(image[..., None].astype(np.float32), 3, axis=-1)
-    tinted = (1 - _CELL_ALPHA) * grey + _CELL_ALPHA * palette[cells]
+    tinted = (1 - _CELL_ALPHA) * _grey(image) + _CELL_ALPHA * palette[cells]
     return np.where(cells[..., None] == 0, 0.0, tinted).round().astype(np.uint8)
 
 

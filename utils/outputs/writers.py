@@ -36,17 +36,20 @@ def write_cells(pred_dir, background_probs, cells):
                  for probs, page_cells in zip(background_probs, cells)])
 
 
-_CELLS_BYTES = 4 + 1 + 3
-"""Per pixel, at most: 32-bit labels, the closed mask, and the cells' overlay panel."""
+def bytes_per_pixel(panels, cells):
+    """At most what the outputs of a page take per pixel: the float32 probabilities and the
+    8-bit mask, with `cells` their 32-bit labels and the closed mask, and `panels` RGB
+    overlay panels (PNG compresses them)."""
+    return 4 + 1 + (4 + 1 if cells else 0) + 3 * panels
 
 
 def prediction_bytes(shape, classes=None, cells=False):
     """At most what write_predictions, write_cells and write_overlays write for a
-    `[pages, H, W]` volume: float32 and 8-bit stacks, the cells with `cells`, and an overlay
-    of up to 4 RGB panels per page (PNG compresses it)."""
+    `[pages, H, W]` volume: an overlay of the image, the prediction, the cells with `cells`
+    and the labels where they exist."""
     pages, height, width = shape
-    panels = 3 if classes is not None else 2
-    return pages * height * width * (4 + 1 + 3 * panels + (_CELLS_BYTES if cells else 0))
+    panels = 2 + (classes is not None) + cells
+    return pages * height * width * bytes_per_pixel(panels, cells)
 
 
 def evaluation_bytes(volume, cells=False):

@@ -79,10 +79,9 @@ def predict_files(predict_batches, params, logger, files):
 
 
 def outputs_bytes(files, overlays, cells):
-    """At most what the outputs of `files` take in --output_dir: a float32 and an 8-bit page
-    per page, with `cells` 32-bit labels and another 8-bit page, and two RGB panels with the
-    overlays, three with cells (PNG compresses them)."""
-    per_pixel = 4 + 1 + (5 if cells else 0) + ((9 if cells else 6) if overlays else 0)
+    """At most what the outputs of `files` take in --output_dir (writers.bytes_per_pixel),
+    with the overlays an image, a prediction and, with `cells`, a cells panel per page."""
+    per_pixel = writers.bytes_per_pixel((2 + cells) if overlays else 0, cells)
     return sum(h * w * per_pixel for image_file in files for h, w in image_file.sizes)
 
 
