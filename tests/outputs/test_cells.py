@@ -1,5 +1,7 @@
 """Cells by a watershed: closed contours where a threshold leaves a gap, labels that hold
 every cell at the input's size, and the files written for them."""
+import dataclasses
+
 import numpy as np
 import pytest
 from PIL import Image, ImageSequence
@@ -146,3 +148,15 @@ def test_without_a_watershed_no_cells_are_written(tmp_path):
     paths = output_paths(str(tmp_path), png, overlays=False)
     assert paths.cells is None and paths.closed_mask is None
     assert list(paths) == [str(tmp_path / 'slice_probs.tif'), str(tmp_path / 'slice_mask.png')]
+
+
+def test_the_flags_set_the_watershed_and_no_cells_draws_none():
+    params = Params(data_dir='d', cells=True, cell_smoothing=2.0, cell_marker_depth=0.3)
+    assert cells_lib.from_params(params) == cells_lib.Watershed(smoothing=2.0, depth=0.3)
+    assert cells_lib.from_params(Params(data_dir='d')) is None
+    # The settings change the cells: no smoothing and a shallow depth split a noisy cell.
+    probs, _ = _two_cells_with_a_gap(gap=0)
+    noisy = np.clip(probs + np.random.default_rng(1).normal(0, 0.03, probs.shape), 0, 1)
+    shallow = cells_lib.from_params(dataclasses.replace(params, cell_smoothing=0.0,
+                                                        cell_marker_depth=0.01))
+    assert shallow.cells(noisy).max() > WATERSHED.cells(noisy).max() == 2
