@@ -77,6 +77,48 @@ def test_brightness_shifts_and_clips_image_only():
     assert all(abs(s) <= augmentation.BRIGHTNESS_DELTA + 1e-6 for s in shifts)
 
 
+def _ramp():
+    """A smooth image of every grey, so any change of intensities shows."""
+    rows, cols = np.mgrid[0:SIZE, 0:SIZE]
+    image = ((rows + 0.5 * cols) / (1.5 * SIZE) * 1.8 - 0.9).astype(np.float32)[..., None]
+    return tf.constant(image), tf.constant(np.zeros_like(image))
+
+
+def test_contrast_flattens_and_sharpens_keeping_the_order_of_greys():
+    image, mask = _ramp()
+    flat = image.numpy().ravel()
+    order = np.argsort(flat, kind='stable')
+    spreads = []
+    for value in range(30):
+        out_image, out_mask = augmentation.adjust_contrast(image, mask, _seed(value), 0.5)
+        out = out_image.numpy().ravel()
+        assert out.min() >= -1.0 and out.max() <= 1.0
+        assert np.array_equal(out_mask.numpy(), mask.numpy())
+        assert np.all(np.diff(out[order]) >= -1e-6)  # A monotone map: no grey overtakes another.
+        spreads.append(out.std() / flat.std())
+    # Some draws flatten the window and some sharpen it, within what the strength allows.
+    assert min(spreads) < 0.8 and max(spreads) > 1.15
+    assert max(spreads) < 1.5 * 1.5 + 1e-6
+    weak = [augmentation.adjust_contrast(image, mask, _seed(v), 0.05)[0].numpy().std()
+            / flat.std() for v in range(30)]
+    assert 0.85 < min(weak) and max(weak) < 1.15
+
+
+def test_contrast_adds_to_the_same_draws_and_changes_greys_only():
+    image, mask = _pattern()
+    # A gradient inside each half of the pattern, so a gamma has something to bend.
+    image = image + tf.constant(np.linspace(-0.15, 0.15, SIZE, dtype=np.float32)[None, :, None])
+    for value in range(6):
+        plain_image, plain_mask = augmentation.augment(image, mask, _seed(value))
+        image_c, mask_c = augmentation.augment(image, mask, _seed(value), contrast=0.5)
+        # The geometry and the brightness draws are those of the run without contrast.
+        assert np.array_equal(mask_c.numpy(), plain_mask.numpy())
+        assert not np.allclose(image_c.numpy(), plain_image.numpy(), atol=1e-3)
+        assert np.mean((image_c.numpy() > 0) == (mask_c.numpy() > 0.5)) > 0.97
+    off = augmentation.augment(image, mask, _seed(2), contrast=0.0)
+    assert np.array_equal(off[0].numpy(), augmentation.augment(image, mask, _seed(2))[0].numpy())
+
+
 def test_flips_happen_for_some_seeds_and_not_others():
     image, mask = _pattern()
     flipped = [not np.array_equal(augmentation.flip_left_right(image, mask, _seed(v))[0].numpy(),

@@ -79,6 +79,27 @@ def test_augment_changes_the_samples(small_dataset):
     assert not np.array_equal(plain, augmented)
 
 
+def test_contrast_augment_reaches_the_windows(small_dataset):
+    volume, classes = load_training_data(small_dataset)
+    plain = input_fns.train_input_fn(volume, classes, _sampling(True))
+    contrast = input_fns.train_input_fn(volume, classes, _sampling(True, contrast=0.5))
+    for (images, labels), (c_images, c_labels) in zip(
+            [b for b, _ in zip(plain().as_numpy_iterator(), range(2))],
+            [b for b, _ in zip(contrast().as_numpy_iterator(), range(2))]):
+        assert np.array_equal(labels['classes'], c_labels['classes'])
+        assert not np.allclose(images, c_images, atol=1e-3)
+
+
+def test_sampling_of_params_carries_the_augmentation():
+    from utils.runtime.params import Params
+    params = Params(data_dir='d', augment=True, augmentation='flips', augment_steps=5,
+                    contrast_augment=0.3, input_size=SMALL_INPUT)
+    sampling = input_fns.Sampling.of(params, rank=1, first_step=4)
+    assert (sampling.augmentation, sampling.augment_steps, sampling.contrast) == ('flips', 5, 0.3)
+    assert (sampling.rank, sampling.first_sample) == (1, 4)
+    assert input_fns.Sampling.of(Params(data_dir='d'), 0, 0).augmentation is None
+
+
 def test_predict_input_fn_normalises_tiles():
     tiles = np.stack([np.full((188, 188), 0, np.uint8), np.full((188, 188), 255, np.uint8)])
     batches = list(input_fns.predict_input_fn(tiles, batch_size=2)().as_numpy_iterator())

@@ -59,6 +59,12 @@ def test_the_watershed_flags_are_read_as_numbers():
     assert (args.cell_smoothing, args.cell_marker_depth) == (2.0, 0.25)
 
 
+def test_contrast_augment_is_read_as_a_number_and_off_by_default():
+    assert build_parser().parse_args(['--data_dir', 'd']).contrast_augment == 0.0
+    args = build_parser().parse_args(['--data_dir', 'd', '--augment', '--contrast_augment', '.5'])
+    assert args.contrast_augment == 0.5
+
+
 @pytest.mark.parametrize('abbreviation', ['--input_s', '--batch', '--max_step', '--exec',
                                           '--overw'])
 def test_an_abbreviated_flag_is_an_error_not_the_flag_it_starts(abbreviation, capsys):

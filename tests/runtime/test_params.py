@@ -70,6 +70,8 @@ def test_params_are_frozen():
     ('augmentation', 'warp', 'one of full, flips'),
     ('augmentation', 'flips', 'full .*without --augment'),
     ('ema_decay', 1.0, r'a number in \[0, 1\)'), ('ema_decay', -0.5, r'a number in \[0, 1\)'),
+    ('contrast_augment', -0.1, r'a number in \[0, 1\)'),
+    ('contrast_augment', 1.0, r'a number in \[0, 1\)'),
     ('cell_smoothing', -0.5, 'a number of pixels >= 0'),
     ('cell_marker_depth', 0.0, r'a probability in \(0, 1\)'),
     ('cell_marker_depth', 1.0, r'a probability in \(0, 1\)'),
@@ -77,6 +79,13 @@ def test_params_are_frozen():
 def test_invalid_values_name_the_flag(flag, value, message):
     with pytest.raises(ValueError, match=f'--{flag}.*{message}'):
         Params(data_dir='d', **{flag: value})
+
+
+def test_contrast_augment_needs_augment():
+    with pytest.raises(ValueError, match='--contrast_augment=0.5 is invalid: expected 0 '
+                                         'without --augment'):
+        Params(data_dir='d', contrast_augment=0.5)
+    assert Params(data_dir='d', augment=True, contrast_augment=0.5).contrast_augment == 0.5
 
 
 def test_ema_decay_is_for_training_modes():

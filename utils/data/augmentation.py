@@ -18,15 +18,20 @@ ZOOM_RANGE = (0.8, 1.0)
 """Crop-and-resize keeps a random square of this fraction of the side and scales it back up."""
 BRIGHTNESS_DELTA = 0.2
 """Largest shift of the intensities, in units of the [-1, 1] range."""
+CONTRAST_SEED = 1
+"""The contrast draws' seed is folded from the brightness seed with this, so that turning
+contrast on leaves every other draw, and hence runs without it, exactly as they were."""
 
 
-def augment(image, mask, seed, kind='full'):
+def augment(image, mask, seed, kind='full', contrast=0.0):
     """Applies the augmentations of `kind` in turn, each with its own seed split from `seed`.
 
     'full': flips, then one resampling for rotation, zoom and elastic deformation, then
     brightness. 'flips': the same flips and brightness draws, with a transposition (a coin
     toss, like the flips) in place of the resampling, so pixels move whole: together the
-    three give the 8 mirror images and quarter turns of the window.
+    three give the 8 mirror images and quarter turns of the window. With `contrast` > 0,
+    a gamma and a contrast change of that strength (adjust_contrast) come before the
+    brightness shift.
     """
     seeds = tf.random.experimental.stateless_split(seed, 4)
     image, mask = flip_left_right(image, mask, seeds[0])
@@ -37,6 +42,10 @@ def augment(image, mask, seed, kind='full'):
         image, mask = transpose(image, mask, seeds[2])
     else:
         raise ValueError(f'unknown augmentation {kind!r}')
+    if contrast:
+        image, mask = adjust_contrast(
+            image, mask, tf.random.experimental.stateless_fold_in(seeds[3], CONTRAST_SEED),
+            contrast)
     return adjust_brightness(image, mask, seeds[3])
 
 
@@ -65,6 +74,25 @@ def adjust_brightness(image, mask, seed):
     """Adds one uniform shift in [-0.2, 0.2] to the image, clipped to [-1, 1]; mask unchanged."""
     delta = tf.random.stateless_uniform([], seed, -BRIGHTNESS_DELTA, BRIGHTNESS_DELTA)
     return tf.clip_by_value(image + delta, -1.0, 1.0), mask
+
+
+def adjust_contrast(image, mask, seed, strength):
+    """A gamma, then a contrast factor, each drawn from the range `strength` gives; mask unchanged.
+
+    Gamma g, log-uniform in [1 / (1 + strength), 1 + strength], bends the intensities
+    (mapped to [0, 1]) as u ** g: it darkens or lightens the mid-greys of faint membranes
+    without moving black or white. Then a factor uniform in [1 - strength, 1 + strength]
+    scales the deviations from the window's mean, so slices flatter or sharper than the
+    training slices are seen too. Clipped to [-1, 1].
+    """
+    seeds = tf.random.experimental.stateless_split(seed, 2)
+    log_limit = math.log(1.0 + strength)
+    gamma = tf.exp(tf.random.stateless_uniform([], seeds[0], -log_limit, log_limit))
+    unit = tf.clip_by_value((image + 1.0) / 2.0, 0.0, 1.0)
+    image = 2.0 * tf.pow(unit, gamma) - 1.0
+    factor = tf.random.stateless_uniform([], seeds[1], 1.0 - strength, 1.0 + strength)
+    mean = tf.reduce_mean(image)
+    return tf.clip_by_value(mean + factor * (image - mean), -1.0, 1.0), mask
 
 
 def deform(image, mask, seed):

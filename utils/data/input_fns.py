@@ -39,6 +39,8 @@ class Sampling:
     augment_steps: int = 0
     """With an augmentation, only the samples of the first `augment_steps` steps are
     augmented (0: all); later ones are the same windows unaugmented."""
+    contrast: float = 0.0
+    """The strength of the augmentation's gamma and contrast draws (0: none)."""
 
     @classmethod
     def of(cls, params, rank, first_step):
@@ -46,7 +48,8 @@ class Sampling:
         starting at training step `first_step`."""
         return cls(params.input_size, params.batch_size, params.seed, rank,
                    first_step * params.batch_size,
-                   params.augmentation if params.augment else None, params.augment_steps)
+                   params.augmentation if params.augment else None, params.augment_steps,
+                   params.contrast_augment)
 
 
 def train_input_fn(volume, classes, sampling, pixel_weights=None):
@@ -106,15 +109,17 @@ def _sampler(sampling, heights, widths, channels):
         window.set_shape([input_size, input_size, channels])
         image = normalize(window[..., :1])
         mask = tf.cast(window[..., 1:], tf.float32)
+        def augmented():
+            return augmentation.augment(image, mask, augment_seed, sampling.augmentation,
+                                        sampling.contrast)
+
         if sampling.augmentation and sampling.augment_steps:
             # Decided by the sample's index, not the global step, so a resumed run
             # switches at the same sample as an uninterrupted one.
-            image, mask = tf.cond(
-                index < sampling.augment_steps * sampling.batch_size,
-                lambda: augmentation.augment(image, mask, augment_seed, sampling.augmentation),
-                lambda: (image, mask))
+            image, mask = tf.cond(index < sampling.augment_steps * sampling.batch_size,
+                                  augmented, lambda: (image, mask))
         elif sampling.augmentation:
-            image, mask = augmentation.augment(image, mask, augment_seed, sampling.augmentation)
+            image, mask = augmented()
         valid = mask[BORDER:BORDER + out, BORDER:BORDER + out]
         labels = {'classes': tf.cast(valid[..., 0], tf.int32)}
         if channels > 2:

@@ -90,6 +90,11 @@ def _augmentation_flags(parser):
                         help='With --augment, full: every one --augment names (default); '
                              'flips: the 8 mirror images and quarter turns and the brightness '
                              'shift, nothing that resamples the pixels')
+    parser.add_argument('--contrast_augment', type=float, metavar='S',
+                        default=DEFAULTS['contrast_augment'],
+                        help='With --augment, also bend the intensities by a gamma in '
+                             '[1/(1+S), 1+S] and scale their contrast by a factor in '
+                             '[1-S, 1+S], drawn per window (default: 0, neither)')
 
 
 def _model_and_speed_flags(parser):

@@ -39,6 +39,7 @@ class Params:
     augment: bool = False
     augment_steps: int = 0
     augmentation: str = 'full'
+    contrast_augment: float = 0.0
     optimizer: str = 'momentum'
     lr_scaling: str = 'none'
     input_size: int = INPUT_TILE
@@ -108,6 +109,8 @@ class Params:
                self.lr_warmup_steps, f'an integer in [0, --max_steps={self.max_steps})')
         _check(0 <= self.ema_decay < 1, 'ema_decay', self.ema_decay,
                'a number in [0, 1) (0: no moving average)')
+        _check(0 <= self.contrast_augment < 1, 'contrast_augment', self.contrast_augment,
+               'a number in [0, 1) (0: no gamma or contrast change)')
         _check(self.profile_step >= 0, 'profile_step', self.profile_step,
                'an integer >= 0 (0: no trace)')
         _check(self.cell_smoothing >= 0, 'cell_smoothing', self.cell_smoothing,
@@ -131,6 +134,8 @@ class Params:
                'benchmarking (warm-up steps are not measured)')
         _check(self.augment or not self.augment_steps, 'augment_steps', self.augment_steps,
                '0 without --augment (it limits augmentation to the first steps)')
+        _check(self.augment or not self.contrast_augment, 'contrast_augment',
+               self.contrast_augment, '0 without --augment (it widens what --augment draws)')
         _check(self.augment or self.augmentation == 'full', 'augmentation', self.augmentation,
                'full (the default) without --augment (it chooses what --augment does)')
 
