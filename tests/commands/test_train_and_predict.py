@@ -163,3 +163,20 @@ def test_training_with_the_weighted_loss(small_dataset, tmp_path):
     for data in steps:
         assert data['loss'] == pytest.approx(data['weighted_cross_entropy'] + data['dice_loss'],
                                              rel=1e-4)
+
+
+def test_training_with_the_skeleton_recall_term(small_dataset, tmp_path):
+    model_dir = tmp_path / 'model'
+    assert main.main(['--exec_mode', 'train', '--data_dir', small_dataset, '--model_dir',
+                      str(model_dir), '--input_size', str(SMALL_INPUT), '--max_steps', '3',
+                      '--log_every', '1', '--warmup_steps', '0', '--augment',
+                      '--weight_decay', '0', '--loss', 'ce_dice_skeleton']) == 0
+    records = [json.loads(line) for line in open(model_dir / 'log.jsonl')]
+    assert any(r['type'] == 'message' and r['text'].startswith(
+        '--loss ce_dice_skeleton: membrane skeletons of 4 slices') for r in records)
+    steps = [r['data'] for r in records if r['type'] == 'metric' and isinstance(r['step'], int)]
+    assert len(steps) == 3
+    for data in steps:
+        assert 0 < data['skeleton_recall'] < 1
+        assert data['loss'] == pytest.approx(
+            data['cross_entropy'] + data['dice_loss'] + data['skeleton_recall'], rel=1e-4)

@@ -52,3 +52,30 @@ def test_weight_map_is_w_c_plus_the_border_term():
     assert np.allclose(weights[0], expected)
     # Away from both cells only w_c remains: the membrane's class weight.
     assert weights[0, 0, 0] == pytest.approx(balance[0], abs=1e-3)
+
+
+def test_a_larger_w0_scales_the_border_term_and_reaches_farther():
+    background = _two_cells()
+    base = weight_map.border_weights(background)
+    triple = weight_map.border_weights(background, w0=30.0)
+    assert np.allclose(triple[10:30, 30], 3 * base[10:30, 30])
+    assert weight_map.cutoff(30.0) > weight_map.cutoff(10.0)
+    # Where the paper's w0 is cut off as negligible, a larger one may still count.
+    assert weight_map.cutoff(10.0) == math.ceil(5 * math.sqrt(2 * math.log(1e4)))
+    classes = background.astype(np.uint8)[None]
+    assert np.allclose(weight_map.weight_map(classes, w0=0.0)[0],
+                       weight_map.class_weights(classes)[classes[0]])
+
+
+def test_membrane_skeletons_are_thin_centre_lines_of_the_membranes():
+    classes = np.ones((1, 40, 60), np.uint8)
+    classes[0, :, 28:33] = 0  # A membrane 5 pixels wide between two cells.
+    skeleton = weight_map.membrane_skeletons(classes)
+    assert skeleton.shape == classes.shape and skeleton.dtype == np.float32
+    assert set(np.unique(skeleton)) == {0.0, 1.0}
+    line = skeleton[0, 5:35]  # Away from the slice's edges the line is the middle column.
+    assert np.array_equal(np.flatnonzero(line.any(axis=0)), [30])
+    assert line[:, 30].all()
+    assert not skeleton[0][classes[0] == 1].any()
+    ragged = weight_map.membrane_skeletons([classes[0], classes[0][:20, :40]])
+    assert [page.shape for page in ragged] == [(40, 60), (20, 40)]

@@ -84,7 +84,8 @@ def test_weight_decay_adds_half_the_squared_kernel_norm():
 @pytest.mark.parametrize('loss, terms', [
     ('ce_dice', ('cross_entropy', 'dice_loss')),
     ('weighted_ce', ('weighted_cross_entropy',)),
-    ('weighted_ce_dice', ('weighted_cross_entropy', 'dice_loss'))])
+    ('weighted_ce_dice', ('weighted_cross_entropy', 'dice_loss')),
+    ('ce_dice_skeleton', ('cross_entropy', 'dice_loss', 'skeleton_recall'))])
 def test_loss_adds_the_terms_of_its_choice(loss, terms):
     model = _Model(tf.estimator.ModeKeys.TRAIN, dataclasses.replace(PARAMS, loss=loss))
     hook = next(h for h in model.spec.training_hooks if isinstance(h, ProgressHook))

@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from conftest import ROOT
-from utils.runtime.params import DEFAULTS, Params
+from utils.runtime.params import DEFAULTS, LOSSES, Params
 
 
 @pytest.mark.parametrize('settings, message', [
@@ -71,6 +71,7 @@ def test_params_are_frozen():
     ('augmentation', 'flips', 'full .*without --augment'),
     ('ema_decay', 1.0, r'a number in \[0, 1\)'), ('ema_decay', -0.5, r'a number in \[0, 1\)'),
     ('contrast_augment', -0.1, r'a number in \[0, 1\)'),
+    ('border_weight', -1.0, 'a number >= 0'),
     ('contrast_augment', 1.0, r'a number in \[0, 1\)'),
     ('cell_smoothing', -0.5, 'a number of pixels >= 0'),
     ('cell_marker_depth', 0.0, r'a probability in \(0, 1\)'),
@@ -79,6 +80,22 @@ def test_params_are_frozen():
 def test_invalid_values_name_the_flag(flag, value, message):
     with pytest.raises(ValueError, match=f'--{flag}.*{message}'):
         Params(data_dir='d', **{flag: value})
+
+
+def test_border_weight_needs_a_weighted_loss():
+    for loss in ('ce_dice', 'ce_dice_skeleton'):
+        with pytest.raises(ValueError, match='--border_weight=30.0 is invalid: expected its '
+                                             'default without --loss weighted_ce'):
+            Params(data_dir='d', loss=loss, border_weight=30.0)
+    for loss in ('weighted_ce', 'weighted_ce_dice'):
+        assert Params(data_dir='d', loss=loss, border_weight=30.0).border_weight == 30.0
+
+
+def test_the_losses_that_read_a_per_pixel_map():
+    assert [Params(data_dir='d', loss=loss).pixel_weighted for loss in LOSSES] == [
+        loss != 'ce_dice' for loss in LOSSES]
+    assert Params(data_dir='d', loss='ce_dice_skeleton').skeleton_loss
+    assert not Params(data_dir='d', loss='ce_dice_skeleton').weighted_loss
 
 
 def test_contrast_augment_needs_augment():

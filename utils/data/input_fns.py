@@ -60,8 +60,8 @@ def train_input_fn(volume, classes, sampling, pixel_weights=None):
         volume, classes: uint8 `[pages, H, W]` from utils.data.dataset, or lists of `[H, W]`
             slices of different sizes (utils.data.slices): each slice's windows stay inside
             it.
-        pixel_weights: float32 `[pages, H, W]` loss weights (utils.data.weight_map), cut and
-            augmented with the labels, or None.
+        pixel_weights: float32 `[pages, H, W]` the loss's per-pixel maps
+            (utils.data.weight_map), cut and augmented with the labels, or None.
 
     Returns:
         A function returning a dataset of (image float32 `[batch, in, in, 1]` in [-1, 1],

@@ -1,5 +1,5 @@
 """Losses as free functions of tensors: pixel-wise cross-entropy (plain or weighted), soft
-Dice, L2 weight decay."""
+Dice, skeleton recall, L2 weight decay."""
 import tensorflow as tf
 
 
@@ -42,6 +42,22 @@ def dice_loss(probabilities, labels, smooth=1.0):
     total = tf.reduce_sum(probabilities + one_hot, axis=[0, 1, 2])
     dice = (2.0 * intersection + smooth) / (total + smooth)
     return 1.0 - tf.reduce_mean(dice)
+
+
+def skeleton_recall(probabilities, skeletons, smooth=1.0):
+    """1 - the share of the true membranes' centre lines that the network calls membrane.
+
+    Args:
+        probabilities: float32 `[batch, H, W, classes]`, softmax output, class 0 membrane.
+        skeletons: float32 `[batch, H, W]`, utils.data.weight_map.membrane_skeletons (values
+            in between where the augmentation resampled them).
+        smooth: as dice_loss's: a window without membranes costs 0.
+
+    Returns:
+        float32 scalar in [0, 1].
+    """
+    covered = tf.reduce_sum(probabilities[..., 0] * skeletons)
+    return 1.0 - (covered + smooth) / (tf.reduce_sum(skeletons) + smooth)
 
 
 def l2_weight_decay(variables, weight_decay):

@@ -14,7 +14,8 @@ LEARNING_RATE_NAME = 'learning_rate_schedule'
 """The learning-rate tensor's name; the summary keeps the tag 'learning_rate'."""
 LOSS_TERMS = {'ce_dice': ('cross_entropy', 'dice_loss'),
               'weighted_ce': ('weighted_cross_entropy',),
-              'weighted_ce_dice': ('weighted_cross_entropy', 'dice_loss')}
+              'weighted_ce_dice': ('weighted_cross_entropy', 'dice_loss'),
+              'ce_dice_skeleton': ('cross_entropy', 'dice_loss', 'skeleton_recall')}
 """The terms each --loss adds up, besides the weight decay."""
 
 
@@ -23,7 +24,7 @@ def build_model_fn(logger, distributed, amp=precision.Amp()):
 
     The model_fn reads its settings from the Estimator's `params`, a utils.runtime.params.Params,
     and its labels as utils.data.input_fns's input functions give them: {'classes'}, plus
-    'pixel_weights' for a weighted --loss.
+    'pixel_weights' for a --loss that reads a per-pixel map (Params.pixel_weighted).
     `amp` (utils.runtime.precision.Amp) is what --use_amp does here: the model is built in
     float32 either way, the session's rewrite lowers it, and our loss scaling wraps the
     optimizer where `amp.loss_scaling` asks for it.
@@ -64,6 +65,9 @@ def loss_terms(logits, probabilities, labels, params):
     if params.weighted_loss:
         terms['weighted_cross_entropy'] = losses.weighted_cross_entropy(
             logits, classes, labels['pixel_weights'])
+    if params.skeleton_loss:
+        terms['skeleton_recall'] = losses.skeleton_recall(probabilities,
+                                                          labels['pixel_weights'])
     terms['weight_decay'] = losses.l2_weight_decay(
         tf.compat.v1.trainable_variables(), params.weight_decay)
     return terms

@@ -24,12 +24,13 @@ def run(params, inputs, logger, distributed, device=Device()):
     with estimator_dir(params, distributed) as model_dir:
         estimator = build_estimator(params, model_dir, logger, distributed, device)
         if params.trains:
-            weight_map = training.weight_map_of(params, logger, inputs.train)
+            pixel_weights = training.pixel_weights_of(params, logger, inputs.train)
             if params.eval_every:
                 training.train_evaluating_every(estimator, params, logger, distributed, inputs,
-                                                weight_map)
+                                                pixel_weights)
             else:
-                training.train(estimator, params, logger, distributed, inputs.train, weight_map)
+                training.train(estimator, params, logger, distributed, inputs.train,
+                               pixel_weights)
         if not distributed.is_chief:
             return
         if params.predicts:

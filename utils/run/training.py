@@ -18,14 +18,18 @@ from utils.runtime import disk, distributed as dist_lib
 from utils.runtime.errors import Interrupted, RankLost, error_text
 
 
-def weight_map_of(params, logger, data):
-    """The paper's weight map of the training slices for a weighted --loss, else None."""
-    if not params.weighted_loss or data is None:
+def pixel_weights_of(params, logger, data):
+    """The per-pixel map of the training slices that --loss reads: the paper's weight map
+    for a weighted loss, the membranes' centre lines for ce_dice_skeleton; else None."""
+    if not params.pixel_weighted or data is None:
         return None
     started = time.perf_counter()
-    weights = weight_map.weight_map(data[1])
+    if params.weighted_loss:
+        weights, what = weight_map.weight_map(data[1], params.border_weight), 'weight map'
+    else:
+        weights, what = weight_map.membrane_skeletons(data[1]), 'membrane skeletons'
     every = slices.flat(weights)
-    logger.message(f'--loss {params.loss}: weight map of {len(weights)} slices in '
+    logger.message(f'--loss {params.loss}: {what} of {len(weights)} slices in '
                    f'{time.perf_counter() - started:.1f} s, mean {every.mean():.2f}, '
                    f'max {every.max():.2f}')
     return weights
@@ -34,7 +38,7 @@ def weight_map_of(params, logger, data):
 def train(estimator, params, logger, distributed, data, pixel_weights=None, until=None,
           continuing=False):
     """Trains to step `until` (--max_steps by default) on `data` ((volume, classes)), with the
-    loss's `pixel_weights` (weight_map_of) for a weighted --loss, or on one synthetic batch
+    loss's `pixel_weights` (pixel_weights_of) for a --loss that reads them, or on one synthetic batch
     when `data` is None (--exec_mode benchmark). `continuing`: this run trained up to its
     checkpoint itself."""
     until = params.max_steps if until is None else until
@@ -51,7 +55,7 @@ def train(estimator, params, logger, distributed, data, pixel_weights=None, unti
     if data is None:
         input_fn = input_fns.synthetic_train_input_fn(
             params.input_size, params.batch_size, params.seed + distributed.rank,
-            params.weighted_loss)
+            params.pixel_weighted)
     else:
         input_fn = input_fns.train_input_fn(
             *data, input_fns.Sampling.of(params, distributed.rank, start), pixel_weights)

@@ -134,8 +134,14 @@ def _checkpoint_and_evaluation_flags(parser):
     parser.add_argument('--loss', choices=LOSSES, default=DEFAULTS['loss'],
                         help="ce_dice: NVIDIA's recipe's cross-entropy + soft Dice; "
                              "weighted_ce: the paper's cross-entropy weighted by class balance "
-                             'and cell separation (w0 = 10, sigma = 5 px); weighted_ce_dice: '
-                             'both')
+                             'and cell separation (--border_weight, sigma = 5 px); '
+                             'weighted_ce_dice: both; ce_dice_skeleton: ce_dice + 1 - the '
+                             'recall of the true membranes\' centre lines, where a gap merges '
+                             'two cells')
+    parser.add_argument('--border_weight', type=float, metavar='W0',
+                        default=DEFAULTS['border_weight'],
+                        help="With a weighted --loss, the paper's w0: the weight added on the "
+                             'thin membranes between touching cells (default: 10, the paper\'s)')
     parser.add_argument('--eval_every', type=int, default=DEFAULTS['eval_every'],
                         help='With --exec_mode train_and_evaluate: also evaluate every N steps, '
                              'and keep the checkpoint with the best V_rand in <model_dir>/best '

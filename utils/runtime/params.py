@@ -13,7 +13,7 @@ later recipe's 1e-4 for Adam, whose steps do not scale with the gradient's size.
 DEFAULT_MOMENTUM = 0.99
 LR_SCALINGS = ('none', 'linear')
 LR_SCHEDULES = ('inverse_time', 'cosine')
-LOSSES = ('ce_dice', 'weighted_ce', 'weighted_ce_dice')
+LOSSES = ('ce_dice', 'weighted_ce', 'weighted_ce_dice', 'ce_dice_skeleton')
 AUGMENTATIONS = ('full', 'flips')
 
 
@@ -56,6 +56,8 @@ class Params:
     cell_smoothing: float = 1.0
     cell_marker_depth: float = 0.4
     loss: str = 'ce_dice'
+    border_weight: float = 10.0
+    """The paper's w0 (utils.data.weight_map.W0)."""
     eval_every: int = 0
     profile_step: int = 0
     input: tuple = ()
@@ -109,6 +111,8 @@ class Params:
                self.lr_warmup_steps, f'an integer in [0, --max_steps={self.max_steps})')
         _check(0 <= self.ema_decay < 1, 'ema_decay', self.ema_decay,
                'a number in [0, 1) (0: no moving average)')
+        _check(self.border_weight >= 0, 'border_weight', self.border_weight,
+               'a number >= 0 (0: the class balance alone)')
         _check(0 <= self.contrast_augment < 1, 'contrast_augment', self.contrast_augment,
                'a number in [0, 1) (0: no gamma or contrast change)')
         _check(self.profile_step >= 0, 'profile_step', self.profile_step,
@@ -134,6 +138,9 @@ class Params:
                'benchmarking (warm-up steps are not measured)')
         _check(self.augment or not self.augment_steps, 'augment_steps', self.augment_steps,
                '0 without --augment (it limits augmentation to the first steps)')
+        _check(self.weighted_loss or self.border_weight == Params.border_weight,
+               'border_weight', self.border_weight, 'its default without --loss weighted_ce '
+               'or weighted_ce_dice (it weighs their border term)')
         _check(self.augment or not self.contrast_augment, 'contrast_augment',
                self.contrast_augment, '0 without --augment (it widens what --augment draws)')
         _check(self.augment or self.augmentation == 'full', 'augmentation', self.augmentation,
@@ -183,6 +190,16 @@ class Params:
     def weighted_loss(self):
         """The loss uses the paper's weight map (utils.data.weight_map)."""
         return self.loss.startswith('weighted')
+
+    @property
+    def skeleton_loss(self):
+        """The loss adds the recall of the true membranes' centre lines."""
+        return self.loss == 'ce_dice_skeleton'
+
+    @property
+    def pixel_weighted(self):
+        """The labels carry a per-pixel map for the loss: the weight map or the skeletons."""
+        return self.weighted_loss or self.skeleton_loss
 
     @property
     def evaluates(self):
