@@ -149,34 +149,22 @@ def test_summaries_hold_losses_learning_rate_and_images(trained):
     assert {'input/image', 'label/image', 'prediction/image'} <= tags
 
 
-def test_training_with_the_weighted_loss(small_dataset, tmp_path):
+@pytest.mark.parametrize('loss, what, terms', [
+    ('weighted_ce_dice', 'weight map', ('weighted_cross_entropy', 'dice_loss')),
+    ('ce_dice_skeleton', 'membrane skeletons', ('cross_entropy', 'dice_loss',
+                                                'skeleton_recall'))])
+def test_training_with_a_loss_that_reads_a_per_pixel_map(loss, what, terms, small_dataset,
+                                                         tmp_path):
     model_dir = tmp_path / 'model'
     assert main.main(['--exec_mode', 'train', '--data_dir', small_dataset, '--model_dir',
                       str(model_dir), '--input_size', str(SMALL_INPUT), '--max_steps', '3',
                       '--log_every', '1', '--warmup_steps', '0', '--augment',
-                      '--weight_decay', '0', '--loss', 'weighted_ce_dice']) == 0
+                      '--weight_decay', '0', '--loss', loss]) == 0
     records = [json.loads(line) for line in open(model_dir / 'log.jsonl')]
     assert any(r['type'] == 'message' and r['text'].startswith(
-        '--loss weighted_ce_dice: weight map of 4 slices') for r in records)
+        f'--loss {loss}: {what} of 4 slices') for r in records)
     steps = [r['data'] for r in records if r['type'] == 'metric' and isinstance(r['step'], int)]
     assert len(steps) == 3
     for data in steps:
-        assert data['loss'] == pytest.approx(data['weighted_cross_entropy'] + data['dice_loss'],
-                                             rel=1e-4)
-
-
-def test_training_with_the_skeleton_recall_term(small_dataset, tmp_path):
-    model_dir = tmp_path / 'model'
-    assert main.main(['--exec_mode', 'train', '--data_dir', small_dataset, '--model_dir',
-                      str(model_dir), '--input_size', str(SMALL_INPUT), '--max_steps', '3',
-                      '--log_every', '1', '--warmup_steps', '0', '--augment',
-                      '--weight_decay', '0', '--loss', 'ce_dice_skeleton']) == 0
-    records = [json.loads(line) for line in open(model_dir / 'log.jsonl')]
-    assert any(r['type'] == 'message' and r['text'].startswith(
-        '--loss ce_dice_skeleton: membrane skeletons of 4 slices') for r in records)
-    steps = [r['data'] for r in records if r['type'] == 'metric' and isinstance(r['step'], int)]
-    assert len(steps) == 3
-    for data in steps:
-        assert 0 < data['skeleton_recall'] < 1
-        assert data['loss'] == pytest.approx(
-            data['cross_entropy'] + data['dice_loss'] + data['skeleton_recall'], rel=1e-4)
+        assert all(data[term] > 0 for term in terms)
+        assert data['loss'] == pytest.approx(sum(data[term] for term in terms), rel=1e-4)
