@@ -109,6 +109,7 @@ def _sampler(sampling, heights, widths, channels):
         window.set_shape([input_size, input_size, channels])
         image = normalize(window[..., :1])
         mask = tf.cast(window[..., 1:], tf.float32)
+
         def augmented():
             return augmentation.augment(image, mask, augment_seed, sampling.augmentation,
                                         sampling.contrast)
